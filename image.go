@@ -1,0 +1,239 @@
+package image
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/pkg/errors"
+	"go.podman.io/image/v5/docker/reference"
+	"go.podman.io/image/v5/manifest"
+	"go.podman.io/storage"
+)
+
+// Image is one image of the store. Its names, digests and top layer are a snapshot taken when
+// the Image was returned (or last changed through it); Reload takes a new one. The config and
+// manifest are read on first use and kept: they cannot change for a given image ID.
+// An Image is safe for concurrent use.
+type Image struct {
+	runtime *Runtime
+
+	mu sync.Mutex // guards snap and the cached fields below
+	// snap is the store's record as last read.
+	snap *storage.Image
+	// config is the decoded config, nil until first read.
+	config *imageConfig
+	// manifest and manifestType are the raw manifest, nil until first read.
+	manifest     []byte
+	manifestType string
+}
+
+// imageConfig is an image config decoded both as OCI and as Docker, for the fields only
+// Docker's format has.
+type imageConfig struct {
+	oci    imgspecv1.Image
+	docker manifest.Schema2V1Image
+}
+
+func (r *Runtime) newImage(s *storage.Image) *Image {
+	return &Image{runtime: r, snap: s}
+}
+
+func (i *Image) snapshot() *storage.Image {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.snap
+}
+
+// Reload re-reads the image's record (names, digests) from the store. It returns an error
+// wrapping ErrImageUnknown if the image has been removed meanwhile.
+func (i *Image) Reload() error {
+	s, err := i.runtime.store.Image(i.ID())
+	if err != nil {
+		return errors.Wrapf(err, "reloading image %s", i.ID())
+	}
+	i.mu.Lock()
+	i.snap = s
+	i.mu.Unlock()
+	return nil
+}
+
+// ID returns the image's full ID (64 hex digits, the digest of its config).
+func (i *Image) ID() string { return i.snapshot().ID }
+
+// Names returns the image's names as the store records them (tagged or digested references),
+// in the store's order. The slice is a copy.
+func (i *Image) Names() []string { return append([]string(nil), i.snapshot().Names...) }
+
+// NamesHistory returns every name the image has had, most recent first, as c/storage records it.
+func (i *Image) NamesHistory() []string {
+	return append([]string(nil), i.snapshot().NamesHistory...)
+}
+
+// Digest returns the digest of the image's manifest as stored.
+func (i *Image) Digest() digest.Digest { return i.snapshot().Digest }
+
+// Digests returns every manifest digest recorded for the image.
+func (i *Image) Digests() []digest.Digest {
+	return append([]digest.Digest(nil), i.snapshot().Digests...)
+}
+
+// Created returns the image's creation time as the store records it (taken from the config
+// when the image was written).
+func (i *Image) Created() time.Time { return i.snapshot().Created }
+
+// TopLayer returns the ID of the image's top layer, or "" for an image without layers.
+func (i *Image) TopLayer() string { return i.snapshot().TopLayer }
+
+// IsReadOnly reports whether the image lives in a read-only additional image store, and so
+// cannot be tagged, untagged or removed.
+func (i *Image) IsReadOnly() bool { return i.snapshot().ReadOnly }
+
+// RepoTags returns the image's tagged names (not the digested ones), in the store's order.
+// Names that do not parse are skipped.
+func (i *Image) RepoTags() []string {
+	var tags []string
+	for _, name := range i.snapshot().Names {
+		ref, err := reference.ParseNormalizedNamed(name)
+		if err != nil {
+			continue
+		}
+		if _, ok := ref.(reference.NamedTagged); ok {
+			tags = append(tags, name)
+		}
+	}
+	return tags
+}
+
+// RepoDigests returns, for each repository the image has a name in, "repo@digest" for each
+// digest recorded for the image, de-duplicated and sorted. It fails only on a stored name that
+// does not parse.
+func (i *Image) RepoDigests() ([]string, error) {
+	s := i.snapshot()
+	seen := map[string]bool{}
+	for _, name := range s.Names {
+		ref, err := reference.ParseNormalizedNamed(name)
+		if err != nil {
+			return nil, errors.Wrapf(err, "parsing name %q of image %s", name, s.ID)
+		}
+		for _, d := range s.Digests {
+			seen[ref.Name()+"@"+d.String()] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for rd := range seen {
+		out = append(out, rd)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Size returns the bytes the image takes in the store: its layers (uncompressed) plus its
+// stored metadata (config, manifest, signatures), as podman reports it.
+func (i *Image) Size() (int64, error) {
+	size, err := i.runtime.store.ImageSize(i.ID())
+	if err != nil {
+		return 0, errors.Wrapf(err, "computing size of image %s", i.ID())
+	}
+	return size, nil
+}
+
+// Containers returns the IDs of the containers that use the image.
+func (i *Image) Containers() ([]string, error) {
+	containers, err := i.runtime.store.Containers()
+	if err != nil {
+		return nil, errors.Wrapf(err, "listing containers of image %s", i.ID())
+	}
+	var ids []string
+	for _, c := range containers {
+		if c.ImageID == i.ID() {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids, nil
+}
+
+// Labels returns the labels of the image's config (nil when it has none).
+func (i *Image) Labels(ctx context.Context) (map[string]string, error) {
+	cfg, err := i.Config(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return cfg.Config.Labels, nil
+}
+
+// Config returns the image's config in the OCI form (a Docker config is read with the fields
+// both formats share, as c/image converts it). The value is shared: do not modify it.
+func (i *Image) Config(ctx context.Context) (*imgspecv1.Image, error) {
+	cfg, err := i.imageConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &cfg.oci, nil
+}
+
+func (i *Image) imageConfig(ctx context.Context) (*imageConfig, error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.config != nil {
+		return i.config, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// c/image stores the config under its digest, which is the image ID.
+	key := digest.NewDigestFromEncoded(digest.SHA256, i.snap.ID).String()
+	raw, err := i.runtime.store.ImageBigData(i.snap.ID, key)
+	if err != nil {
+		return nil, errors.Wrapf(err, "reading config of image %s", i.snap.ID)
+	}
+	cfg := &imageConfig{}
+	if err := json.Unmarshal(raw, &cfg.oci); err != nil {
+		return nil, errors.Wrapf(err, "decoding config of image %s", i.snap.ID)
+	}
+	if err := json.Unmarshal(raw, &cfg.docker); err != nil {
+		return nil, errors.Wrapf(err, "decoding config of image %s", i.snap.ID)
+	}
+	i.config = cfg
+	return cfg, nil
+}
+
+// Manifest returns the image's manifest as stored (the one whose digest is Digest) and its
+// MIME type.
+func (i *Image) Manifest(ctx context.Context) ([]byte, string, error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.manifest != nil {
+		return i.manifest, i.manifestType, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	raw, err := i.readManifest()
+	if err != nil {
+		return nil, "", err
+	}
+	i.manifest, i.manifestType = raw, manifest.GuessMIMEType(raw)
+	return i.manifest, i.manifestType, nil
+}
+
+// readManifest reads the manifest stored for the image's digest, falling back to the
+// store's default manifest key (images written by old tools have only that one).
+func (i *Image) readManifest() ([]byte, error) {
+	s := i.snap
+	if s.Digest != "" {
+		key := storage.ImageDigestManifestBigDataNamePrefix + "-" + s.Digest.String()
+		if raw, err := i.runtime.store.ImageBigData(s.ID, key); err == nil {
+			return raw, nil
+		}
+	}
+	raw, err := i.runtime.store.ImageBigData(s.ID, storage.ImageDigestBigDataKey)
+	if err != nil {
+		return nil, errors.Wrapf(err, "reading manifest of image %s", s.ID)
+	}
+	return raw, nil
+}

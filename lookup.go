@@ -1,0 +1,341 @@
+package image
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/pkg/errors"
+	"go.podman.io/image/v5/docker/reference"
+	"go.podman.io/image/v5/pkg/shortnames"
+	"go.podman.io/image/v5/transports/alltransports"
+	"go.podman.io/storage"
+)
+
+const storageTransportPrefix = "containers-storage:"
+
+// NormalizeName returns the name under which an image name is stored. It parses name with the
+// reference grammar; a short name (first component without "." or ":" and not "localhost")
+// gets "localhost/" in front ("busybox" → "localhost/busybox:latest"), "docker.io/busybox"
+// becomes "docker.io/library/busybox:latest", a name without tag or digest gets ":latest", and
+// a name with both keeps the digest only. Empty, uppercase, over-long (more than 255
+// characters) and 64-hex repository names, empty components and bad characters are errors
+// wrapping ErrInvalidName that quote the input.
+func NormalizeName(name string) (reference.Named, error) {
+	if name == "" {
+		return nil, errors.Wrap(ErrInvalidName, "empty name")
+	}
+	ref, err := reference.Parse(name)
+	if err != nil {
+		return nil, invalidName(name, err)
+	}
+	named, ok := ref.(reference.Named)
+	if !ok {
+		return nil, errors.Wrapf(ErrInvalidName, "%q: a digest alone is not a name", name)
+	}
+	full := name
+	if domain := reference.Domain(named); !strings.ContainsAny(domain, ".:") && domain != "localhost" {
+		full = "localhost/" + name
+	}
+	named, err = reference.ParseNormalizedNamed(full)
+	if err != nil {
+		return nil, invalidName(name, err)
+	}
+	return dropTagIfDigested(reference.TagNameOnly(named))
+}
+
+// dropTagIfDigested turns "repo:tag@digest" into "repo@digest"; other names pass unchanged.
+func dropTagIfDigested(named reference.Named) (reference.Named, error) {
+	digested, ok := named.(reference.Digested)
+	if !ok {
+		return named, nil
+	}
+	if _, tagged := named.(reference.Tagged); !tagged {
+		return named, nil
+	}
+	out, err := reference.WithDigest(reference.TrimNamed(named), digested.Digest())
+	if err != nil {
+		return nil, invalidName(named.String(), err)
+	}
+	return out, nil
+}
+
+func invalidName(name string, cause error) error {
+	return errors.Wrapf(ErrInvalidName, "%q: %s", name, cause.Error())
+}
+
+// LookupOptions tune LookupImage. Nil means defaults; there are none to set yet.
+type LookupOptions struct{}
+
+// LookupImage finds a local image and returns it with the name it resolved to (the stored
+// name that matched, or the full ID). It changes nothing. The first rule that matches wins:
+//
+//  1. "containers-storage:" is resolved in this store; any other transport is an error
+//     wrapping ErrUnsupportedTransport (pull or load such images instead).
+//  2. "sha256:" must be followed by a full 64-hex ID (else ErrInvalidName); a 64-hex string,
+//     with or without the prefix, is looked up as an ID only.
+//  3. Name candidates: a qualified name as itself (":latest" added); a short name as its
+//     registries.conf alias, "localhost/<name>", "<registry>/<name>" for each
+//     unqualified-search registry, then the docker.io form. A digested candidate matches an
+//     image of that repository that records the digest.
+//  4. A hex ID prefix, which must be unique (else ErrAmbiguous). Names win over prefixes.
+//  5. Short names only: the one image with a name whose repository ends in "/<name>" with
+//     the same tag or digest; several images are ErrAmbiguous.
+//
+// Nothing found is an error wrapping ErrImageUnknown; names that do not parse wrap
+// ErrInvalidName. Every error quotes name.
+func (r *Runtime) LookupImage(name string, opts *LookupOptions) (*Image, string, error) {
+	if name == "" {
+		return nil, "", errors.Wrap(ErrInvalidName, "looking up image: empty name")
+	}
+	if rest, ok := strings.CutPrefix(name, storageTransportPrefix); ok {
+		return r.lookupStorageReference(name, rest)
+	}
+	if ref, err := alltransports.ParseImageName(name); err == nil {
+		return nil, "", errors.Wrapf(ErrUnsupportedTransport,
+			"looking up %q: transport %q is not local: pull or load the image instead", name, ref.Transport().Name())
+	}
+	if rest, ok := strings.CutPrefix(name, "sha256:"); ok {
+		if !isFullID(rest) {
+			return nil, "", errors.Wrapf(ErrInvalidName, "looking up %q: sha256: must be followed by 64 hex digits", name)
+		}
+		return r.lookupID(name, rest)
+	}
+	if isFullID(name) {
+		return r.lookupID(name, name)
+	}
+	return r.lookupName(name)
+}
+
+// lookupStorageReference resolves "containers-storage:[driver@root]name" in this store.
+func (r *Runtime) lookupStorageReference(input, rest string) (*Image, string, error) {
+	if strings.HasPrefix(rest, "[") {
+		end := strings.Index(rest, "]")
+		if end < 0 {
+			return nil, "", errors.Wrapf(ErrInvalidName, "looking up %q: unterminated store specification", input)
+		}
+		rest = rest[end+1:]
+	}
+	if at := strings.LastIndex(rest, "@"); at >= 0 && isFullID(rest[at+1:]) {
+		return r.lookupID(input, rest[at+1:])
+	}
+	if rest == "" {
+		return nil, "", errors.Wrapf(ErrInvalidName, "looking up %q: no image name", input)
+	}
+	return r.LookupImage(rest, nil)
+}
+
+// lookupID finds the image with exactly this full ID.
+func (r *Runtime) lookupID(input, id string) (*Image, string, error) {
+	s, err := r.store.Image(id)
+	if err != nil || s.ID != id {
+		return nil, "", errors.Wrapf(ErrImageUnknown, "looking up %q", input)
+	}
+	return r.newImage(s), id, nil
+}
+
+// lookupName runs the name rules (3 to 5) of LookupImage.
+func (r *Runtime) lookupName(name string) (*Image, string, error) {
+	candidates, err := r.nameCandidates(name)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, c := range candidates {
+		img, err := r.lookupCandidate(c)
+		if err != nil {
+			return nil, "", err
+		}
+		if img != nil {
+			return img, c.String(), nil
+		}
+	}
+	if isHex(name) {
+		img, err := r.lookupIDPrefix(name)
+		if err != nil || img != nil {
+			return img, idOf(img), err
+		}
+	}
+	if shortnames.IsShortName(name) {
+		return r.lookupSuffix(name)
+	}
+	return nil, "", errors.Wrapf(ErrImageUnknown, "looking up %q", name)
+}
+
+func idOf(img *Image) string {
+	if img == nil {
+		return ""
+	}
+	return img.ID()
+}
+
+// nameCandidates lists the full names a name may stand for, in the order they are tried.
+func (r *Runtime) nameCandidates(name string) ([]reference.Named, error) {
+	resolved, err := shortnames.ResolveLocally(r.systemContext(), name)
+	if err != nil {
+		return nil, invalidName(name, err)
+	}
+	if shortnames.IsShortName(name) {
+		docker, err := reference.ParseNormalizedNamed(name)
+		if err != nil {
+			return nil, invalidName(name, err)
+		}
+		resolved = append(resolved, reference.TagNameOnly(docker))
+	}
+	seen := map[string]bool{}
+	out := make([]reference.Named, 0, len(resolved))
+	for _, c := range resolved {
+		c, err := dropTagIfDigested(c)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[c.String()] {
+			seen[c.String()] = true
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// lookupCandidate finds the image stored under a full name, or for a digested name, the image
+// of that repository recording the digest. It returns nil, nil when there is none.
+func (r *Runtime) lookupCandidate(named reference.Named) (*Image, error) {
+	if s, err := r.store.Image(named.String()); err == nil && hasName(s, named.String()) {
+		return r.newImage(s), nil
+	} else if err != nil && !errors.Is(err, storage.ErrImageUnknown) {
+		return nil, errors.Wrapf(err, "looking up %q", named.String())
+	}
+	digested, ok := named.(reference.Digested)
+	if !ok {
+		return nil, nil
+	}
+	images, err := r.store.ImagesByDigest(digested.Digest())
+	if err != nil {
+		return nil, errors.Wrapf(err, "looking up %q", named.String())
+	}
+	sort.Slice(images, func(a, b int) bool { return images[a].ID < images[b].ID })
+	for _, s := range images {
+		if inRepository(s, named.Name()) {
+			return r.newImage(s), nil
+		}
+	}
+	return nil, nil
+}
+
+func hasName(s *storage.Image, name string) bool {
+	for _, n := range s.Names {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// inRepository reports whether one of the image's names is in the repository repo.
+func inRepository(s *storage.Image, repo string) bool {
+	for _, n := range s.Names {
+		if ref, err := reference.ParseNormalizedNamed(n); err == nil && ref.Name() == repo {
+			return true
+		}
+	}
+	return false
+}
+
+// lookupIDPrefix finds the one image whose ID starts with prefix. It returns nil, nil when
+// there is none and ErrAmbiguous when there are several.
+func (r *Runtime) lookupIDPrefix(prefix string) (*Image, error) {
+	if s, err := r.store.Image(prefix); err == nil && strings.HasPrefix(s.ID, prefix) {
+		return r.newImage(s), nil
+	}
+	// c/storage answers "unknown" for an ambiguous prefix too: tell the two apart.
+	images, err := r.store.Images()
+	if err != nil {
+		return nil, errors.Wrapf(err, "looking up %q", prefix)
+	}
+	var ids []string
+	for k := range images {
+		if strings.HasPrefix(images[k].ID, prefix) {
+			ids = append(ids, images[k].ID)
+		}
+	}
+	if len(ids) > 1 {
+		return nil, errors.Wrapf(ErrAmbiguous, "looking up %q: ID prefix of %d images", prefix, len(ids))
+	}
+	return nil, nil
+}
+
+// lookupSuffix is the last resort for short names: an image with a name whose repository
+// path ends in "/<name>" at a "/" boundary, with the same tag or digest.
+func (r *Runtime) lookupSuffix(name string) (*Image, string, error) {
+	ref, err := reference.Parse(name)
+	if err != nil {
+		return nil, "", invalidName(name, err)
+	}
+	named, ok := ref.(reference.Named)
+	if !ok {
+		return nil, "", errors.Wrapf(ErrImageUnknown, "looking up %q", name)
+	}
+	named, err = dropTagIfDigested(reference.TagNameOnly(named))
+	if err != nil {
+		return nil, "", err
+	}
+	images, err := r.store.Images()
+	if err != nil {
+		return nil, "", errors.Wrapf(err, "looking up %q", name)
+	}
+	var found *storage.Image
+	var resolved string
+	for k := range images {
+		if match := suffixMatch(&images[k], named); match != "" {
+			if found != nil && found.ID != images[k].ID {
+				return nil, "", errors.Wrapf(ErrAmbiguous, "looking up %q: matches %q and %q", name, resolved, match)
+			}
+			found, resolved = &images[k], match
+		}
+	}
+	if found == nil {
+		return nil, "", errors.Wrapf(ErrImageUnknown, "looking up %q", name)
+	}
+	return r.newImage(found), resolved, nil
+}
+
+// suffixMatch returns the image's name that short (an unnormalized tagged or digested name)
+// matches by repository suffix, or "".
+func suffixMatch(s *storage.Image, short reference.Named) string {
+	suffix := "/" + short.Name()
+	for _, n := range s.Names {
+		ref, err := reference.ParseNormalizedNamed(n)
+		if err != nil || !strings.HasSuffix(ref.Name(), suffix) {
+			continue
+		}
+		switch want := short.(type) {
+		case reference.Digested:
+			for _, d := range s.Digests {
+				if d == want.Digest() {
+					return ref.Name() + "@" + d.String()
+				}
+			}
+		case reference.Tagged:
+			if tagged, ok := ref.(reference.Tagged); ok && tagged.Tag() == want.Tag() {
+				return n
+			}
+		}
+	}
+	return ""
+}
+
+// isFullID reports whether s is a full image ID: 64 lowercase hex digits.
+func isFullID(s string) bool {
+	return len(s) == 64 && isHex(s)
+}
+
+// isHex reports whether s is a non-empty string of lowercase hex digits.
+func isHex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,148 @@
+package image
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/pkg/errors"
+	"go.podman.io/image/v5/types"
+	"go.podman.io/storage"
+)
+
+// RuntimeOptions are the settings of a Runtime. They are copied by NewRuntime and cannot
+// change afterwards. A nil *RuntimeOptions means all defaults.
+type RuntimeOptions struct {
+	// Eventer receives an event for every change. Nil means events are dropped.
+	Eventer Eventer
+	// SystemContext carries the paths of registries.conf, the signature policy, auth files and
+	// certificates. Nil means c/image's defaults. The Runtime keeps its own copy.
+	// Unless set, BigFilesTemporaryDir defaults to "<graphroot>/image-tmp" and
+	// BlobInfoCacheDir to "<graphroot>/cache", so temp files stay on the store's file system.
+	SystemContext *types.SystemContext
+}
+
+// Runtime manages the images of one containers/storage store. It is safe for concurrent use;
+// it holds no state about the store between calls (other processes may change the store at
+// any time), so every call sees the store as it is.
+type Runtime struct {
+	store     storage.Store
+	ownsStore bool
+	eventer   Eventer
+	sys       types.SystemContext
+}
+
+// NewRuntime returns a Runtime over a store the caller opened and keeps owning: Shutdown does
+// not shut that store down.
+func NewRuntime(store storage.Store, opts *RuntimeOptions) (*Runtime, error) {
+	if store == nil {
+		return nil, errors.New("creating runtime: nil store")
+	}
+	var o RuntimeOptions
+	if opts != nil {
+		o = *opts
+	}
+	r := &Runtime{store: store, eventer: o.Eventer}
+	if r.eventer == nil {
+		r.eventer = noopEventer{}
+	}
+	if o.SystemContext != nil {
+		r.sys = *o.SystemContext
+	}
+	if r.sys.BigFilesTemporaryDir == "" {
+		r.sys.BigFilesTemporaryDir = filepath.Join(store.GraphRoot(), "image-tmp")
+	}
+	if r.sys.BlobInfoCacheDir == "" {
+		r.sys.BlobInfoCacheDir = filepath.Join(store.GraphRoot(), "cache")
+	}
+	return r, nil
+}
+
+// NewRuntimeFromStoreOptions opens the store that storeOpts describe and returns a Runtime
+// that owns it until Shutdown. Empty options (the zero value) mean the defaults of the
+// user's storage.conf, as podman uses them.
+func NewRuntimeFromStoreOptions(storeOpts storage.StoreOptions, opts *RuntimeOptions) (*Runtime, error) {
+	if storeOpts.GraphRoot == "" && storeOpts.RunRoot == "" && storeOpts.GraphDriverName == "" {
+		defaults, err := storage.DefaultStoreOptions()
+		if err != nil {
+			return nil, errors.Wrap(err, "reading default storage options")
+		}
+		storeOpts = defaults
+	}
+	store, err := storage.GetStore(storeOpts)
+	if err != nil {
+		return nil, errors.Wrapf(err, "opening store at %q", storeOpts.GraphRoot)
+	}
+	r, err := NewRuntime(store, opts)
+	if err != nil {
+		_, _ = store.Shutdown(false)
+		return nil, err
+	}
+	r.ownsStore = true
+	return r, nil
+}
+
+// Store returns the store the Runtime works on.
+func (r *Runtime) Store() storage.Store { return r.store }
+
+// SystemContext returns a copy of the Runtime's c/image system context, with the defaults
+// NewRuntime filled in.
+func (r *Runtime) SystemContext() *types.SystemContext {
+	sys := r.sys
+	return &sys
+}
+
+// systemContext returns a fresh copy for one operation, so no call can change the Runtime's.
+func (r *Runtime) systemContext() *types.SystemContext {
+	return r.SystemContext()
+}
+
+// Shutdown releases the store if the Runtime opened it (NewRuntimeFromStoreOptions); a store
+// passed to NewRuntime is left to its owner. With force, layers still mounted are unmounted.
+func (r *Runtime) Shutdown(force bool) error {
+	if !r.ownsStore {
+		return nil
+	}
+	if _, err := r.store.Shutdown(force); err != nil {
+		return errors.Wrap(err, "shutting down store")
+	}
+	return nil
+}
+
+// ListOptions select what ListImages returns. Nil means every image.
+type ListOptions struct{}
+
+// ListImages returns every image of the store (those of additional read-only stores too),
+// from one listing of the store, newest first (by creation time in the store, ties by ID).
+// Each Image is a snapshot taken by this call.
+func (r *Runtime) ListImages(ctx context.Context, opts *ListOptions) ([]*Image, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	storageImages, err := r.store.Images()
+	if err != nil {
+		return nil, errors.Wrap(err, "listing images")
+	}
+	images := make([]*Image, 0, len(storageImages))
+	for i := range storageImages {
+		images = append(images, r.newImage(&storageImages[i]))
+	}
+	sort.SliceStable(images, func(a, b int) bool {
+		ca, cb := images[a].Created(), images[b].Created()
+		if !ca.Equal(cb) {
+			return ca.After(cb)
+		}
+		return images[a].ID() < images[b].ID()
+	})
+	return images, nil
+}
+
+// tmpDir makes sure the Runtime's temp dir exists and returns it.
+func (r *Runtime) tmpDir() (string, error) {
+	dir := r.sys.BigFilesTemporaryDir
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", errors.Wrapf(err, "creating temp dir %q", dir)
+	}
+	return dir, nil
+}
