@@ -25,6 +25,9 @@ type Image struct {
 	mu sync.Mutex // guards snap and the cached fields below
 	// snap is the store's record as last read.
 	snap *storage.Image
+	// graph is the snapshot of the whole store the Image was listed from, if any; Reload
+	// drops it.
+	graph *graph
 	// config is the decoded config, nil until first read.
 	config *imageConfig
 	// manifest and manifestType are the raw manifest, nil until first read.
@@ -57,7 +60,7 @@ func (i *Image) Reload() error {
 		return errors.Wrapf(err, "reloading image %s", i.ID())
 	}
 	i.mu.Lock()
-	i.snap = s
+	i.snap, i.graph = s, nil
 	i.mu.Unlock()
 	return nil
 }

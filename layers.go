@@ -46,6 +46,7 @@ func (r *Runtime) indexGraph(storageImages []storage.Image, layers []storage.Lay
 	}
 	for i := range storageImages {
 		img := r.newImage(&storageImages[i])
+		img.graph = g
 		g.images = append(g.images, img)
 		g.byID[img.ID()] = img
 		if top := img.TopLayer(); top != "" {

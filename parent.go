@@ -11,12 +11,18 @@ import (
 // when there is none in the store. B is the parent of C when C's history is B's history plus
 // exactly one entry, and C's top layer is B's (the step changed only the config) or a layer
 // directly on B's (the step added a layer); images without layers are related by history
-// alone. A `parent` field in the config is not trusted. When several images qualify (same
+// alone. A `parent` field in the config is not trusted. An Image from ListImages answers from
+// that call's snapshot of the store; any other Image lists the store afresh. When several images qualify (same
 // history, different configs), the one with the lowest ID is returned.
 func (i *Image) Parent(ctx context.Context) (*Image, error) {
-	g, err := i.runtime.newGraph()
-	if err != nil {
-		return nil, err
+	i.mu.Lock()
+	g := i.graph
+	i.mu.Unlock()
+	if g == nil {
+		var err error
+		if g, err = i.runtime.newGraph(); err != nil {
+			return nil, err
+		}
 	}
 	return g.parent(ctx, g.image(i))
 }

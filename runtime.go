@@ -114,20 +114,18 @@ func (r *Runtime) Shutdown(force bool) error {
 type ListOptions struct{}
 
 // ListImages returns every image of the store (those of additional read-only stores too),
-// from one listing of the store, newest first (by creation time in the store, ties by ID).
-// Each Image is a snapshot taken by this call.
+// from one listing of images and layers, newest first (by creation time in the store, ties
+// by ID). Each Image is a snapshot taken by this call, and the images share it: their Parent
+// answers from this snapshot (reading each config at most once) until Reload.
 func (r *Runtime) ListImages(ctx context.Context, opts *ListOptions) ([]*Image, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	storageImages, err := r.store.Images()
+	g, err := r.newGraph()
 	if err != nil {
-		return nil, errors.Wrap(err, "listing images")
+		return nil, err
 	}
-	images := make([]*Image, 0, len(storageImages))
-	for i := range storageImages {
-		images = append(images, r.newImage(&storageImages[i]))
-	}
+	images := append([]*Image(nil), g.images...)
 	sort.SliceStable(images, func(a, b int) bool {
 		ca, cb := images[a].Created(), images[b].Created()
 		if !ca.Equal(cb) {
