@@ -69,3 +69,85 @@ func (g *graph) image(img *Image) *Image {
 	}
 	return img
 }
+
+// layerIDs returns the IDs of every layer in the store now.
+func (r *Runtime) layerIDs() (map[string]bool, error) {
+	layers, err := r.store.Layers()
+	if err != nil {
+		return nil, errors.Wrap(err, "listing layers")
+	}
+	ids := make(map[string]bool, len(layers))
+	for i := range layers {
+		ids[layers[i].ID] = true
+	}
+	return ids, nil
+}
+
+// removeNewOrphans deletes the layers that are not in before and that no image or container
+// uses: what a failed copy left behind (c/image commits layers as it goes and does not take
+// them back when the image cannot be created). A layer another process created meanwhile
+// and has not yet given an image could be taken too: c/storage offers no way to tell, and
+// that process's image creation then fails cleanly.
+func (r *Runtime) removeNewOrphans(before map[string]bool) error {
+	layers, err := r.store.Layers()
+	if err != nil {
+		return errors.Wrap(err, "listing layers")
+	}
+	used, err := r.usedLayers(layers)
+	if err != nil {
+		return err
+	}
+	children := map[string]int{}
+	for i := range layers {
+		children[layers[i].Parent]++
+	}
+	// Delete leaves first, then their parents as they become leaves.
+	for removed := true; removed; {
+		removed = false
+		for i := range layers {
+			id := layers[i].ID
+			if before[id] || used[id] || children[id] > 0 {
+				continue
+			}
+			if err := r.store.DeleteLayer(id); err != nil && !errors.Is(err, storage.ErrLayerUnknown) {
+				return errors.Wrapf(err, "removing layer %s left by a failed copy", id)
+			}
+			before[id] = true // handled
+			children[layers[i].Parent]--
+			removed = true
+		}
+	}
+	return nil
+}
+
+// usedLayers returns every layer an image or a container needs: their top layers and all
+// layers below them.
+func (r *Runtime) usedLayers(layers []storage.Layer) (map[string]bool, error) {
+	parent := make(map[string]string, len(layers))
+	for i := range layers {
+		parent[layers[i].ID] = layers[i].Parent
+	}
+	images, err := r.store.Images()
+	if err != nil {
+		return nil, errors.Wrap(err, "listing images")
+	}
+	containers, err := r.store.Containers()
+	if err != nil {
+		return nil, errors.Wrap(err, "listing containers")
+	}
+	var tops []string
+	for i := range images {
+		tops = append(tops, images[i].TopLayer)
+		tops = append(tops, images[i].MappedTopLayers...)
+	}
+	for i := range containers {
+		tops = append(tops, containers[i].LayerID)
+	}
+	used := map[string]bool{}
+	for _, id := range tops {
+		for ; id != "" && !used[id]; id = parent[id] {
+			used[id] = true
+		}
+	}
+	return used, nil
+}

@@ -139,13 +139,15 @@ func (r *Runtime) loadOne(ctx context.Context, pc *signature.PolicyContext, src 
 	if err != nil {
 		return nil, errors.Wrapf(err, "creating store reference for image %s", id)
 	}
-	if _, err := copy.Image(ctx, pc, dest, src.ref, &copy.Options{SourceCtx: sys, DestinationCtx: sys}); err != nil {
+	if err := r.copyImage(ctx, pc, dest, src.ref); err != nil {
 		return nil, errors.Wrapf(err, "copying image %s", id)
 	}
 	loaded := &LoadedImage{ID: id, Names: src.names}
 	if len(src.names) > 0 {
 		loaded.Moved = r.owners(id, src.names)
-		if err := r.store.AddNames(id, src.names); err != nil {
+		// c/storage puts added names first: adding them in reverse gives the store the order
+		// podman's one-by-one adds give (Names last-first, NamesHistory first-first).
+		if err := r.store.AddNames(id, reversed(src.names)); err != nil {
 			return nil, errors.Wrapf(err, "naming image %s %v", id, src.names)
 		}
 	}
@@ -158,6 +160,32 @@ func (r *Runtime) loadOne(ctx context.Context, pc *signature.PolicyContext, src 
 		r.emit(EventUntag, m.From, m.Name, nil)
 	}
 	return loaded, nil
+}
+
+func reversed(list []string) []string {
+	out := make([]string, len(list))
+	for k, v := range list {
+		out[len(list)-1-k] = v
+	}
+	return out
+}
+
+// copyImage copies src into the store through c/image. If the copy fails, the layers it
+// committed before failing are removed again, so the store is left as it was.
+func (r *Runtime) copyImage(ctx context.Context, pc *signature.PolicyContext, dest, src types.ImageReference) error {
+	before, err := r.layerIDs()
+	if err != nil {
+		return err
+	}
+	sys := r.systemContext()
+	_, err = copy.Image(ctx, pc, dest, src, &copy.Options{SourceCtx: sys, DestinationCtx: sys})
+	if err != nil {
+		if cerr := r.removeNewOrphans(before); cerr != nil {
+			logrus.Debugf("cleaning up after failed copy: %v", cerr)
+			return stderrors.Join(err, cerr)
+		}
+	}
+	return err
 }
 
 // owners returns the names of names that an image other than id holds now.
