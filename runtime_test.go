@@ -1,0 +1,154 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"go.podman.io/image/v5/types"
+	"go.podman.io/storage"
+)
+
+// TestListImages: every image of the reference store, newest first, each with its recorded
+// ID, names, size and parent.
+func TestListImages(t *testing.T) {
+	rt, _ := newTestRuntime(t)
+	mustLoad(t, rt, referenceOrder...)
+	images, err := rt.ListImages(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(images) != len(recordedImages) {
+		t.Fatalf("%d images, want %d", len(images), len(recordedImages))
+	}
+	byID := map[string]*Image{}
+	for k, img := range images {
+		byID[img.ID()] = img
+		if k > 0 && img.Created().After(images[k-1].Created()) {
+			t.Errorf("image %d (%s) is newer than image %d", k, img.ID(), k-1)
+		}
+	}
+	for _, rec := range recordedImages {
+		want := readRecordedInspect(t, rec.stem)
+		img := byID[want["Id"].(string)]
+		if img == nil {
+			t.Errorf("%s: image %s not listed", rec.stem, want["Id"])
+			continue
+		}
+		if got := asStrings(img.RepoTags()); !reflect.DeepEqual(got, want["RepoTags"]) {
+			t.Errorf("%s: RepoTags %v, recorded %v", rec.stem, got, want["RepoTags"])
+		}
+		size, err := img.Size()
+		if err != nil || float64(size) != want["Size"].(float64) {
+			t.Errorf("%s: Size %d (%v), recorded %v", rec.stem, size, err, want["Size"])
+		}
+		parent, err := img.Parent(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotParent := ""
+		if parent != nil {
+			gotParent = parent.ID()
+		}
+		if gotParent != want["Parent"] {
+			t.Errorf("%s: Parent %q, recorded %q", rec.stem, gotParent, want["Parent"])
+		}
+		if !img.Created().Equal(mustTime(t, want["Created"].(string))) {
+			t.Errorf("%s: Created %v, recorded %v", rec.stem, img.Created(), want["Created"])
+		}
+	}
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	tm, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}
+
+func asStrings(list []string) []any {
+	out := []any{}
+	for _, s := range list {
+		out = append(out, s)
+	}
+	return out
+}
+
+// TestNewRuntime: a nil store is refused; options are copied, so changing the caller's
+// struct afterwards changes nothing; defaults are filled in.
+func TestNewRuntime(t *testing.T) {
+	if _, err := NewRuntime(nil, nil); err == nil {
+		t.Error("NewRuntime(nil) succeeded")
+	}
+	rt, _ := newTestRuntime(t)
+	sys := &types.SystemContext{SignaturePolicyPath: "/a/policy.json"}
+	rt2, err := NewRuntime(rt.Store(), &RuntimeOptions{SystemContext: sys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys.SignaturePolicyPath = "/changed"
+	got := rt2.SystemContext()
+	if got.SignaturePolicyPath != "/a/policy.json" {
+		t.Errorf("runtime saw the caller's change: %q", got.SignaturePolicyPath)
+	}
+	if want := filepath.Join(rt.Store().GraphRoot(), "image-tmp"); got.BigFilesTemporaryDir != want {
+		t.Errorf("temp dir %q, want %q", got.BigFilesTemporaryDir, want)
+	}
+	if want := filepath.Join(rt.Store().GraphRoot(), "cache"); got.BlobInfoCacheDir != want {
+		t.Errorf("blob info cache dir %q, want %q", got.BlobInfoCacheDir, want)
+	}
+	got.SignaturePolicyPath = "/again"
+	if rt2.SystemContext().SignaturePolicyPath != "/a/policy.json" {
+		t.Error("SystemContext returned the runtime's own copy")
+	}
+	// A Runtime over a caller's store does not shut it down.
+	if err := rt2.Shutdown(false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.Store().Images(); err != nil {
+		t.Errorf("store unusable after Shutdown of a non-owning runtime: %v", err)
+	}
+}
+
+// TestNewRuntimeFromStoreOptions: the runtime opens the store, works on it, and shuts it
+// down.
+func TestNewRuntimeFromStoreOptions(t *testing.T) {
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "policy.json")
+	writeFile(t, policy, testPolicy)
+	rt, err := NewRuntimeFromStoreOptions(storage.StoreOptions{
+		GraphRoot: filepath.Join(dir, "root"), RunRoot: filepath.Join(dir, "run"), GraphDriverName: "vfs",
+	}, &RuntimeOptions{SystemContext: &types.SystemContext{SignaturePolicyPath: policy}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustLoad(t, rt, "tiny.docker.tar")
+	if got := mustLookup(t, rt, "tiny").ID(); got != readFacts(t, "tiny").ID {
+		t.Errorf("ID %s", got)
+	}
+	if err := rt.Shutdown(false); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLoadWithoutPolicy: with no policy file, a load fails saying so, and changes nothing.
+func TestLoadWithoutPolicy(t *testing.T) {
+	rt, _ := newTestRuntime(t)
+	sys := rt.SystemContext()
+	sys.SignaturePolicyPath = filepath.Join(t.TempDir(), "no-such-policy.json")
+	rt2, err := NewRuntime(rt.Store(), &RuntimeOptions{SystemContext: sys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := snapshotStore(t, rt)
+	_, err = rt2.Load(context.Background(), testdataPath("tiny.docker.tar"), nil)
+	if !errors.Is(err, ErrNoPolicy) {
+		t.Fatalf("error %v, want ErrNoPolicy", err)
+	}
+	assertUnchanged(t, rt, before)
+}
