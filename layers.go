@@ -1,6 +1,8 @@
 package image
 
 import (
+	"sync"
+
 	"github.com/pkg/errors"
 	"go.podman.io/storage"
 )
@@ -21,6 +23,11 @@ type graph struct {
 	noLayers []*Image
 	// layerParent maps a layer ID to its parent layer's ID ("" for a base layer).
 	layerParent map[string]string
+
+	mu sync.Mutex // guards historyIndex
+	// historyIndex maps a top layer ID ("" for images without layers) to the images on it
+	// by historyKey; filled per layer on first use.
+	historyIndex map[string]map[string][]*Image
 }
 
 // newGraph lists the store once and indexes it.
@@ -38,11 +45,12 @@ func (r *Runtime) newGraph() (*graph, error) {
 
 func (r *Runtime) indexGraph(storageImages []storage.Image, layers []storage.Layer) *graph {
 	g := &graph{
-		runtime:     r,
-		images:      make([]*Image, 0, len(storageImages)),
-		byID:        make(map[string]*Image, len(storageImages)),
-		byTopLayer:  make(map[string][]*Image, len(storageImages)),
-		layerParent: make(map[string]string, len(layers)),
+		runtime:      r,
+		images:       make([]*Image, 0, len(storageImages)),
+		byID:         make(map[string]*Image, len(storageImages)),
+		byTopLayer:   make(map[string][]*Image, len(storageImages)),
+		layerParent:  make(map[string]string, len(layers)),
+		historyIndex: map[string]map[string][]*Image{},
 	}
 	for i := range storageImages {
 		img := r.newImage(&storageImages[i])

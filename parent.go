@@ -2,7 +2,10 @@ package image
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"sort"
+	"time"
 
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -27,42 +30,42 @@ func (i *Image) Parent(ctx context.Context) (*Image, error) {
 	return g.parent(ctx, g.image(i))
 }
 
-// parentCandidates returns the images that could be img's parent by layers alone.
-func (g *graph) parentCandidates(img *Image) []*Image {
+// parentLayers returns the top layers a parent of img can have: img's own (a config-only
+// step) and the one below it (a step that added a layer); "" stands for "no layers".
+func (g *graph) parentLayers(img *Image) []string {
 	top := img.TopLayer()
 	if top == "" {
-		return g.noLayers
+		return []string{""}
 	}
-	candidates := append([]*Image(nil), g.byTopLayer[top]...)
-	if below := g.layerParent[top]; below != "" {
-		candidates = append(candidates, g.byTopLayer[below]...)
-	} else {
-		// A base layer: an image without layers can be the parent.
-		candidates = append(candidates, g.noLayers...)
-	}
-	return candidates
+	return []string{top, g.layerParent[top]}
 }
 
 func (g *graph) parent(ctx context.Context, img *Image) (*Image, error) {
-	candidates := g.parentCandidates(img)
-	if len(candidates) == 0 {
-		return nil, nil
-	}
 	cfg, err := img.Config(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if len(cfg.History) == 0 {
+		return nil, nil
+	}
+	want := historyKey(cfg.History[:len(cfg.History)-1])
 	var found []*Image
-	for _, c := range candidates {
-		if c.ID() == img.ID() {
-			continue
-		}
-		ccfg, err := c.Config(ctx)
+	for _, layer := range g.parentLayers(img) {
+		candidates, err := g.withHistory(ctx, layer, want)
 		if err != nil {
 			return nil, err
 		}
-		if isOneStepOn(cfg.History, ccfg.History, c.TopLayer() == img.TopLayer()) {
-			found = append(found, c)
+		for _, c := range candidates {
+			if c.ID() == img.ID() {
+				continue
+			}
+			ccfg, err := c.Config(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if isOneStepOn(cfg.History, ccfg.History, c.TopLayer() == img.TopLayer()) {
+				found = append(found, c)
+			}
 		}
 	}
 	if len(found) == 0 {
@@ -70,6 +73,45 @@ func (g *graph) parent(ctx context.Context, img *Image) (*Image, error) {
 	}
 	sort.Slice(found, func(a, b int) bool { return found[a].ID() < found[b].ID() })
 	return found[0], nil
+}
+
+// withHistory returns the images whose top layer is layer ("" for none) and whose whole
+// history has the given key. The index of a layer is built on first use, reading the config
+// of each image on it once, so asking for the parents of every image costs O(images).
+func (g *graph) withHistory(ctx context.Context, layer, key string) ([]*Image, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if idx, ok := g.historyIndex[layer]; ok {
+		return idx[key], nil
+	}
+	images := g.byTopLayer[layer]
+	if layer == "" {
+		images = g.noLayers
+	}
+	idx := make(map[string][]*Image, len(images))
+	for _, img := range images {
+		cfg, err := img.Config(ctx)
+		if err != nil {
+			return nil, err
+		}
+		k := historyKey(cfg.History)
+		idx[k] = append(idx[k], img)
+	}
+	g.historyIndex[layer] = idx
+	return idx[key], nil
+}
+
+// historyKey digests the fields sameHistoryEntry compares, for every entry of hist.
+func historyKey(hist []imgspecv1.History) string {
+	h := sha256.New()
+	for _, e := range hist {
+		created := ""
+		if e.Created != nil {
+			created = e.Created.UTC().Format(time.RFC3339Nano)
+		}
+		fmt.Fprintf(h, "%q %q %q %q %t\n", created, e.CreatedBy, e.Author, e.Comment, e.EmptyLayer)
+	}
+	return string(h.Sum(nil))
 }
 
 // isOneStepOn reports whether child is parent plus exactly one history entry, and that entry
