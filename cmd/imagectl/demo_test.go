@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var demoDirLine = regexp.MustCompile(`store in (\S+) \(removed`)
+
+// checkDemoDirRemoved fails the test unless the demo named its temp dir and that dir is gone.
+func checkDemoDirRemoved(t *testing.T, out string) {
+	t.Helper()
+	dir := demoDirLine.FindStringSubmatch(out)
+	if dir == nil {
+		t.Fatalf("output does not name the demo's temp dir: %.200q", out)
+	}
+	if _, err := os.Stat(dir[1]); !os.IsNotExist(err) {
+		t.Errorf("temp dir %s still there (%v)", dir[1], err)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := execute(context.Background(), []string{"demo", "--testdata", testdataDir}, &stdout, &stderr)
+	out := stdout.String()
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q, output:\n%s", code, stderr.String(), out)
+	}
+	busybox := recordedID(t, "busybox")
+	digest := recordedInspect(t, "busybox")["Digest"].(string)
+	for _, want := range []string{
+		"$ imagectl load -i " + testdataPath("chain.multi.docker.tar") + "\nLoaded image: localhost/busybox:latest\n",
+		"$ imagectl load -i " + testdataPath("busybox.oci") + "\nLoaded image: localhost/busybox:latest\n",
+		"$ imagectl images\nREPOSITORY ",
+		"$ imagectl inspect --format '{{.ID}} {{.Digest}}' busybox\n" + busybox + " " + digest + "\n",
+		"$ imagectl inspect --format '{{.ID}} {{.RepoTags}}' " + busybox[:8] + "\n" + busybox + " [localhost/busybox:latest]\n",
+		"$ imagectl inspect --format '{{.ID}} {{.RepoDigests}}' localhost/busybox@" + digest + "\n" + busybox,
+		"$ imagectl untag busybox demo/busybox:v2\n",
+		"Moved name: localhost/busybox:latest (from image " + recordedID(t, "tiny")[:12] + ")\n",
+		"$ imagectl inspect no-such-image\n[]\nError: looking up \"no-such-image\"",
+		"$ imagectl inspect busybox\n[\n     {\n          \"Id\": \"" + busybox + "\"",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if n := strings.Count(out, "\n$ imagectl "); n != 21 {
+		t.Errorf("%d commands shown, want 21", n)
+	}
+	checkDemoDirRemoved(t, out)
+}
+
+func TestDemoMissingTestdata(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := execute(context.Background(), []string{"demo", "--testdata", t.TempDir()}, &stdout, &stderr)
+	if code != exitError || !strings.Contains(stderr.String(), "busybox.docker.tar") || stdout.Len() != 0 {
+		t.Errorf("exit %d, stdout %q, stderr %q: want one error naming the missing archive", code, stdout.String(), stderr.String())
+	}
+}
+
+func TestDemoInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	code := execute(ctx, []string{"demo", "--testdata", testdataDir}, &stdout, &stderr)
+	if code != exitError || stderr.String() != "Error: demo: interrupted\n" {
+		t.Errorf("exit %d, stderr %q: want one line saying the demo was interrupted", code, stderr.String())
+	}
+	checkDemoDirRemoved(t, stdout.String())
+}

@@ -1,0 +1,58 @@
+// Command imagectl manages the container images of a containers/storage store through the
+// image library, with podman's subcommands, flags and output formats (`podman image ...`),
+// so scripts can switch between the two.
+//
+//	imagectl [global flags] images|inspect|tag|untag|load|demo ...
+//
+// Errors are printed to stderr as "Error: <message>" and the exit code is 125, as podman does.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.podman.io/storage/pkg/reexec"
+)
+
+// exitError is the exit code of a failed command (podman's code for its own errors).
+const exitError = 125
+
+func main() {
+	// c/storage re-executes this binary for some of its work (applying layers in a chroot);
+	// such a child must do that work and nothing else.
+	if reexec.Init() {
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// execute runs imagectl with args, writing output to stdout and the error, if any, to stderr
+// as "Error: <message>". It returns the process's exit code.
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cmd := newRootCommand(stdout, stderr)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	var code exitCode
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &code):
+		return int(code)
+	}
+	fmt.Fprintf(stderr, "Error: %v\n", err)
+	return exitError
+}
+
+// exitCode is the failure of a child imagectl that has printed its own error: the parent
+// exits with the same code and prints nothing more.
+type exitCode int
+
+func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
