@@ -72,7 +72,8 @@ func (i *Image) ID() string { return i.snapshot().ID }
 // in the store's order. The slice is a copy.
 func (i *Image) Names() []string { return append([]string(nil), i.snapshot().Names...) }
 
-// NamesHistory returns every name the image has had, most recent first, as c/storage records it.
+// NamesHistory returns every name the image has had, in c/storage's order: each change of
+// names puts the image's current names first (in their order), then the older ones.
 func (i *Image) NamesHistory() []string {
 	return append([]string(nil), i.snapshot().NamesHistory...)
 }

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/opencontainers/go-digest"
 	"github.com/pkg/errors"
 	"go.podman.io/image/v5/docker/reference"
 	"go.podman.io/image/v5/pkg/shortnames"
@@ -17,12 +18,17 @@ const storageTransportPrefix = "containers-storage:"
 // reference grammar; a short name (first component without "." or ":" and not "localhost")
 // gets "localhost/" in front ("busybox" → "localhost/busybox:latest"), "docker.io/busybox"
 // becomes "docker.io/library/busybox:latest", a name without tag or digest gets ":latest", and
-// a name with both keeps the digest only. Empty, uppercase, over-long (more than 255
-// characters) and 64-hex repository names, empty components and bad characters are errors
+// a name with both keeps the digest only. Empty, uppercase and over-long names (a repository
+// of more than 255 characters once "localhost/" is added), a repository of exactly 64 hex
+// digits (with or without tag; it would read as an image ID), a name starting with a digest
+// algorithm ("sha256:...", an ID or a digest), empty components and bad characters are errors
 // wrapping ErrInvalidName that quote the input.
 func NormalizeName(name string) (reference.Named, error) {
 	if name == "" {
-		return nil, errors.Wrap(ErrInvalidName, "empty name")
+		return nil, errors.Wrapf(ErrInvalidName, "%q: empty name", name)
+	}
+	if isDigestLike(name) {
+		return nil, errors.Wrapf(ErrInvalidName, "%q: an ID or a digest is not a name", name)
 	}
 	ref, err := reference.Parse(name)
 	if err != nil {
@@ -31,6 +37,9 @@ func NormalizeName(name string) (reference.Named, error) {
 	named, ok := ref.(reference.Named)
 	if !ok {
 		return nil, errors.Wrapf(ErrInvalidName, "%q: a digest alone is not a name", name)
+	}
+	if isFullID(named.Name()) {
+		return nil, errors.Wrapf(ErrInvalidName, "%q: a repository name of 64 hex digits would read as an image ID", name)
 	}
 	full := name
 	if domain := reference.Domain(named); !strings.ContainsAny(domain, ".:") && domain != "localhost" {
@@ -59,6 +68,14 @@ func dropTagIfDigested(named reference.Named) (reference.Named, error) {
 	return out, nil
 }
 
+// isDigestLike reports whether name starts with a digest algorithm and a colon
+// ("sha256:..."): the reference grammar would read that as repository "sha256" with a tag,
+// but it is an ID or a digest, never a name.
+func isDigestLike(name string) bool {
+	alg, _, ok := strings.Cut(name, ":")
+	return ok && digest.Algorithm(alg).Available()
+}
+
 func invalidName(name string, cause error) error {
 	return errors.Wrapf(ErrInvalidName, "%q: %s", name, cause.Error())
 }
@@ -69,7 +86,9 @@ type LookupOptions struct{}
 // LookupImage finds a local image and returns it with the name it resolved to (the stored
 // name that matched, or the full ID). It changes nothing. The first rule that matches wins:
 //
-//  1. "containers-storage:" is resolved in this store; any other transport is an error
+//  1. "containers-storage:[driver@root]name" is resolved in this store as name is;
+//     "containers-storage:[name]@<full ID>" is the image with that ID, which must have a
+//     name in name's repository when name is given. Any other transport is an error
 //     wrapping ErrUnsupportedTransport (pull or load such images instead).
 //  2. "sha256:" must be followed by a full 64-hex ID (else ErrInvalidName); a 64-hex string,
 //     with or without the prefix, is looked up as an ID only.
@@ -85,7 +104,7 @@ type LookupOptions struct{}
 // ErrInvalidName. Every error quotes name.
 func (r *Runtime) LookupImage(name string, opts *LookupOptions) (*Image, string, error) {
 	if name == "" {
-		return nil, "", errors.Wrap(ErrInvalidName, "looking up image: empty name")
+		return nil, "", errors.Wrapf(ErrInvalidName, "looking up %q: empty name", name)
 	}
 	if rest, ok := strings.CutPrefix(name, storageTransportPrefix); ok {
 		return r.lookupStorageReference(name, rest)
@@ -116,17 +135,42 @@ func (r *Runtime) lookupStorageReference(input, rest string) (*Image, string, er
 		rest = rest[end+1:]
 	}
 	if at := strings.LastIndex(rest, "@"); at >= 0 && isFullID(rest[at+1:]) {
-		return r.lookupID(input, rest[at+1:])
+		return r.lookupStorageID(input, rest[:at], rest[at+1:])
 	}
 	if rest == "" {
 		return nil, "", errors.Wrapf(ErrInvalidName, "looking up %q: no image name", input)
 	}
-	return r.LookupImage(rest, nil)
+	img, resolved, err := r.LookupImage(rest, nil)
+	if err != nil {
+		return nil, "", errors.Wrapf(err, "looking up %q", input)
+	}
+	return img, resolved, nil
+}
+
+// lookupStorageID resolves "containers-storage:[name]@id": the image with that ID, which must
+// have a name in the repository of name (normalized) when one is given, as c/image's storage
+// transport requires.
+func (r *Runtime) lookupStorageID(input, name, id string) (*Image, string, error) {
+	img, resolved, err := r.lookupID(input, id)
+	if err != nil || name == "" {
+		return img, resolved, err
+	}
+	named, err := NormalizeName(name)
+	if err != nil {
+		return nil, "", errors.Wrapf(err, "looking up %q", input)
+	}
+	if !inRepository(img.snapshot(), named.Name()) {
+		return nil, "", errors.Wrapf(ErrImageUnknown, "looking up %q: image %s has no name in %s", input, id, named.Name())
+	}
+	return img, resolved, nil
 }
 
 // lookupID finds the image with exactly this full ID.
 func (r *Runtime) lookupID(input, id string) (*Image, string, error) {
 	s, err := r.store.Image(id)
+	if err != nil && !errors.Is(err, storage.ErrImageUnknown) {
+		return nil, "", errors.Wrapf(err, "looking up %q", input)
+	}
 	if err != nil || s.ID != id {
 		return nil, "", errors.Wrapf(ErrImageUnknown, "looking up %q", input)
 	}
@@ -169,9 +213,16 @@ func idOf(img *Image) string {
 
 // nameCandidates lists the full names a name may stand for, in the order they are tried.
 func (r *Runtime) nameCandidates(name string) ([]reference.Named, error) {
+	if _, err := reference.Parse(name); err != nil {
+		return nil, invalidName(name, err)
+	}
 	resolved, err := shortnames.ResolveLocally(r.systemContext(), name)
 	if err != nil {
-		return nil, invalidName(name, err)
+		// The name parsed: what failed is registries.conf, or a candidate grown too long.
+		if errors.Is(err, reference.ErrNameTooLong) {
+			return nil, invalidName(name, err)
+		}
+		return nil, errors.Wrapf(err, "looking up %q: resolving short name", name)
 	}
 	if shortnames.IsShortName(name) {
 		docker, err := reference.ParseNormalizedNamed(name)
