@@ -1,9 +1,11 @@
 package main
 
 import (
+	"github.com/pkg/errors"
 	"github.com/seed-1e5c3c91/image"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
+	"go.podman.io/image/v5/docker/reference"
 )
 
 func newTagCommand(g *globalOptions) *cobra.Command {
@@ -24,6 +26,9 @@ func tag(rt *image.Runtime, name string, tags []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkNames(tags, true); err != nil {
+		return err
+	}
 	for _, t := range tags {
 		prev, err := img.Tag(t)
 		if err != nil {
@@ -31,6 +36,21 @@ func tag(rt *image.Runtime, name string, tags []string) error {
 		}
 		if prev != "" {
 			logrus.Infof("name %q moved from image %s to %s", t, prev, img.ID())
+		}
+	}
+	return nil
+}
+
+// checkNames validates every name before any is applied, so that a bad name in the list
+// changes nothing. Tags may not hold a digest.
+func checkNames(names []string, forTag bool) error {
+	for _, n := range names {
+		named, err := image.NormalizeName(n)
+		if err != nil {
+			return err
+		}
+		if _, digested := named.(reference.Digested); digested && forTag {
+			return errors.Wrapf(image.ErrInvalidName, "tagging as %q: a tag cannot contain a digest", n)
 		}
 	}
 	return nil
@@ -53,6 +73,18 @@ func untag(rt *image.Runtime, name string, tags []string) error {
 	img, _, err := rt.LookupImage(name, nil)
 	if err != nil {
 		return err
+	}
+	if err := checkNames(tags, false); err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, n := range img.Names() {
+		have[n] = true
+	}
+	for _, t := range tags {
+		if named, _ := image.NormalizeName(t); !have[named.String()] {
+			return errors.Wrapf(image.ErrTagUnknown, "untagging %q from image %s: it has no name %q", t, name, named.String())
+		}
 	}
 	for _, t := range tags {
 		if err := img.Untag(t); err != nil {

@@ -82,3 +82,27 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestTagUntagAllOrNothing: a bad name anywhere in the list changes nothing.
+func TestTagUntagAllOrNothing(t *testing.T) {
+	e := newLoadedEnv(t)
+	repoTags := func() string {
+		t.Helper()
+		return strings.TrimSpace(e.mustRun(t, "inspect", "--format", "{{.RepoTags}}", "busybox"))
+	}
+	before := repoTags()
+	for _, args := range [][]string{
+		{"tag", "busybox", "good1", "BAD", "good2"},
+		{"tag", "busybox", "good1", "x@sha256:" + strings.Repeat("a", 64)},
+		{"untag", "busybox", "busybox", "nosuchname"},
+		{"untag", "busybox", "busybox", "a__b"},
+	} {
+		_, stderr, code := e.run(args...)
+		if code == 0 || !strings.HasPrefix(stderr, "Error: ") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+		if got := repoTags(); got != before {
+			t.Errorf("%v changed the names: %s, before %s", args, got, before)
+		}
+	}
+}
