@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/seed-1e5c3c91/image"
+
 	"go.podman.io/storage/pkg/reexec"
 )
 
@@ -48,7 +50,11 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &code):
 		return int(code)
 	}
-	for _, line := range strings.Split(err.Error(), "\n") {
+	msg := err.Error()
+	if errors.Is(err, image.ErrNoPolicy) {
+		msg += " (give imagectl a policy file with --signature-policy FILE)"
+	}
+	for _, line := range strings.Split(msg, "\n") {
 		fmt.Fprintf(stderr, "Error: %s\n", line)
 	}
 	return exitError
