@@ -23,11 +23,17 @@ type graph struct {
 	noLayers []*Image
 	// layerParent maps a layer ID to its parent layer's ID ("" for a base layer).
 	layerParent map[string]string
+	// layerChildren maps a layer ID to the layers directly on it.
+	layerChildren map[string][]string
+	// layerSize maps a layer ID to its uncompressed size (-1 when c/storage does not know it).
+	layerSize map[string]int64
 
-	mu sync.Mutex // guards historyIndex
+	mu sync.Mutex // guards historyIndex and parentOf
 	// historyIndex maps a top layer ID ("" for images without layers) to the images on it
 	// by historyKey; filled per layer on first use.
 	historyIndex map[string]map[string][]*Image
+	// parentOf memoizes parent: image ID → its parent (nil for none).
+	parentOf map[string]*Image
 }
 
 // newGraph lists the store once and indexes it.
@@ -45,12 +51,15 @@ func (r *Runtime) newGraph() (*graph, error) {
 
 func (r *Runtime) indexGraph(storageImages []storage.Image, layers []storage.Layer) *graph {
 	g := &graph{
-		runtime:      r,
-		images:       make([]*Image, 0, len(storageImages)),
-		byID:         make(map[string]*Image, len(storageImages)),
-		byTopLayer:   make(map[string][]*Image, len(storageImages)),
-		layerParent:  make(map[string]string, len(layers)),
-		historyIndex: map[string]map[string][]*Image{},
+		runtime:       r,
+		images:        make([]*Image, 0, len(storageImages)),
+		byID:          make(map[string]*Image, len(storageImages)),
+		byTopLayer:    make(map[string][]*Image, len(storageImages)),
+		layerParent:   make(map[string]string, len(layers)),
+		layerChildren: make(map[string][]string, len(layers)),
+		layerSize:     make(map[string]int64, len(layers)),
+		historyIndex:  map[string]map[string][]*Image{},
+		parentOf:      map[string]*Image{},
 	}
 	for i := range storageImages {
 		img := r.newImage(&storageImages[i])
@@ -64,7 +73,12 @@ func (r *Runtime) indexGraph(storageImages []storage.Image, layers []storage.Lay
 		}
 	}
 	for i := range layers {
-		g.layerParent[layers[i].ID] = layers[i].Parent
+		l := &layers[i]
+		g.layerParent[l.ID] = l.Parent
+		g.layerSize[l.ID] = l.UncompressedSize
+		if l.Parent != "" {
+			g.layerChildren[l.Parent] = append(g.layerChildren[l.Parent], l.ID)
+		}
 	}
 	return g
 }
@@ -76,6 +90,24 @@ func (g *graph) image(img *Image) *Image {
 		return gi
 	}
 	return img
+}
+
+// layerChain returns the IDs of the layers of an image whose top layer is top, bottom first.
+// A chain that is broken (a parent missing from the snapshot) ends where it breaks.
+func (g *graph) layerChain(top string) []string {
+	var chain []string
+	seen := map[string]bool{}
+	for id := top; id != "" && !seen[id]; id = g.layerParent[id] {
+		seen[id] = true
+		chain = append(chain, id)
+		if _, ok := g.layerParent[id]; !ok {
+			break
+		}
+	}
+	for a, b := 0, len(chain)-1; a < b; a, b = a+1, b-1 {
+		chain[a], chain[b] = chain[b], chain[a]
+	}
+	return chain
 }
 
 // layerIDs returns the IDs of every layer in the store now.

@@ -18,16 +18,100 @@ import (
 // that call's snapshot of the store; any other Image lists the store afresh. When several images qualify (same
 // history, different configs), the one with the lowest ID is returned.
 func (i *Image) Parent(ctx context.Context) (*Image, error) {
+	g, err := i.snapshotGraph()
+	if err != nil {
+		return nil, err
+	}
+	return g.parent(ctx, g.image(i))
+}
+
+// Children returns the images whose parent (by the rule of Parent) is this image, ordered by
+// ID. An Image from ListImages answers from that call's snapshot.
+func (i *Image) Children(ctx context.Context) ([]*Image, error) {
+	g, err := i.snapshotGraph()
+	if err != nil {
+		return nil, err
+	}
+	return g.children(ctx, g.image(i))
+}
+
+// HasChildren reports whether any image has this one as its parent.
+func (i *Image) HasChildren(ctx context.Context) (bool, error) {
+	kids, err := i.Children(ctx)
+	return len(kids) > 0, err
+}
+
+// IsDangling reports whether the image has no names and no children: nothing refers to it,
+// and pruning removes it.
+func (i *Image) IsDangling(ctx context.Context) (bool, error) {
+	if len(i.Names()) > 0 {
+		return false, nil
+	}
+	has, err := i.HasChildren(ctx)
+	return !has, err
+}
+
+// IsIntermediate reports whether the image has no names but has children: a step of a build
+// that images in the store are built on. `imagectl images` hides these unless --all.
+func (i *Image) IsIntermediate(ctx context.Context) (bool, error) {
+	if len(i.Names()) > 0 {
+		return false, nil
+	}
+	return i.HasChildren(ctx)
+}
+
+// snapshotGraph returns the graph the Image was listed from, or a new one.
+func (i *Image) snapshotGraph() (*graph, error) {
 	i.mu.Lock()
 	g := i.graph
 	i.mu.Unlock()
-	if g == nil {
-		var err error
-		if g, err = i.runtime.newGraph(); err != nil {
-			return nil, err
+	if g != nil {
+		return g, nil
+	}
+	return i.runtime.newGraph()
+}
+
+// children returns the images whose parent is img: candidates are the images on img's top
+// layer and on the layers directly above it.
+func (g *graph) children(ctx context.Context, img *Image) ([]*Image, error) {
+	var candidates []*Image
+	if top := img.TopLayer(); top == "" {
+		candidates = append(candidates, g.noLayers...)
+		for _, base := range g.baseLayers() {
+			candidates = append(candidates, g.byTopLayer[base]...)
+		}
+	} else {
+		candidates = append(candidates, g.byTopLayer[top]...)
+		for _, above := range g.layerChildren[top] {
+			candidates = append(candidates, g.byTopLayer[above]...)
 		}
 	}
-	return g.parent(ctx, g.image(i))
+	var kids []*Image
+	for _, c := range candidates {
+		if c.ID() == img.ID() {
+			continue
+		}
+		p, err := g.parent(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		if p != nil && p.ID() == img.ID() {
+			kids = append(kids, c)
+		}
+	}
+	sort.Slice(kids, func(a, b int) bool { return kids[a].ID() < kids[b].ID() })
+	return kids, nil
+}
+
+// baseLayers returns the layers without a parent that are some image's top layer.
+func (g *graph) baseLayers() []string {
+	var out []string
+	for top := range g.byTopLayer {
+		if g.layerParent[top] == "" {
+			out = append(out, top)
+		}
+	}
+	return out
 }
 
 // parentLayers returns the top layers a parent of img can have: img's own (a config-only
@@ -40,7 +124,25 @@ func (g *graph) parentLayers(img *Image) []string {
 	return []string{top, g.layerParent[top]}
 }
 
+// parent returns img's parent, computed once per graph.
 func (g *graph) parent(ctx context.Context, img *Image) (*Image, error) {
+	g.mu.Lock()
+	p, done := g.parentOf[img.ID()]
+	g.mu.Unlock()
+	if done {
+		return p, nil
+	}
+	p, err := g.findParent(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	g.parentOf[img.ID()] = p
+	g.mu.Unlock()
+	return p, nil
+}
+
+func (g *graph) findParent(ctx context.Context, img *Image) (*Image, error) {
 	cfg, err := img.Config(ctx)
 	if err != nil {
 		return nil, err
