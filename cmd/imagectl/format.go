@@ -7,6 +7,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"text/template"
+	"unicode"
+
+	units "github.com/docker/go-units"
 
 	"github.com/pkg/errors"
 )
@@ -99,4 +102,12 @@ func jsonString(v any) (string, error) {
 		return "", err
 	}
 	return strings.TrimSuffix(buf.String(), "\n"), nil
+}
+
+// humanSize prints a size as podman does: three significant digits, decimal units, a space
+// before the unit ("2.13 MB", "0 B").
+func humanSize(size int64) string {
+	s := units.HumanSizeWithPrecision(float64(size), 3)
+	j := strings.LastIndexFunc(s, unicode.IsNumber)
+	return s[:j+1] + " " + s[j+1:]
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/docker/go-units"
 	"github.com/pkg/errors"
@@ -142,11 +140,7 @@ func (r imageRow) created() time.Time { return time.Unix(r.imageSummary.Created,
 
 // Size returns the image's size as podman prints it: three significant digits, decimal
 // units, a space before the unit ("2.13 MB").
-func (r imageRow) Size() string {
-	s := units.HumanSizeWithPrecision(float64(r.imageSummary.Size), 3)
-	j := strings.LastIndexFunc(s, unicode.IsNumber)
-	return s[:j+1] + " " + s[j+1:]
-}
+func (r imageRow) Size() string { return humanSize(r.imageSummary.Size) }
 
 // imageRows expands each image into one row per tagged name, in the images' order. An image
 // without tagged names gets one row: the repository of its first (digested) name and tag

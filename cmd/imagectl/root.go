@@ -45,6 +45,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newInspectCommand(g),
 		newTagCommand(g),
 		newUntagCommand(g),
+		newHistoryCommand(g),
 		newLoadCommand(g),
 		newDemoCommand(g),
 	)
