@@ -186,9 +186,14 @@ func (i *Image) imageConfig(ctx context.Context) (*imageConfig, error) {
 	if i.config != nil {
 		return i.config, nil
 	}
+	if cfg := i.runtime.configs.get(i.snap.ID); cfg != nil {
+		i.config = cfg
+		return cfg, nil
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	i.runtime.counts.configReads.Add(1)
 	// c/image stores the config under its digest, which is the image ID.
 	key := digest.NewDigestFromEncoded(digest.SHA256, i.snap.ID).String()
 	raw, err := i.runtime.store.ImageBigData(i.snap.ID, key)
@@ -203,6 +208,7 @@ func (i *Image) imageConfig(ctx context.Context) (*imageConfig, error) {
 		return nil, errors.Wrapf(err, "decoding config of image %s", i.snap.ID)
 	}
 	i.config = cfg
+	i.runtime.configs.put(i.snap.ID, cfg)
 	return cfg, nil
 }
 

@@ -38,6 +38,7 @@ type graph struct {
 
 // newGraph lists the store once and indexes it.
 func (r *Runtime) newGraph() (*graph, error) {
+	r.counts.graphs.Add(1)
 	storageImages, err := r.store.Images()
 	if err != nil {
 		return nil, errors.Wrap(err, "listing images")

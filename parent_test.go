@@ -70,3 +70,47 @@ func TestChildrenDanglingIntermediate(t *testing.T) {
 		}
 	}
 }
+
+// TestOneSnapshotOneReadPerConfig: a listing and every whole-store question asked of its
+// images build one snapshot and read each config at most once; a second listing reads no
+// config again (the Runtime keeps them by ID).
+func TestOneSnapshotOneReadPerConfig(t *testing.T) {
+	rt, _ := newTestRuntime(t)
+	mustLoad(t, rt, referenceOrder...)
+	ctx := context.Background()
+	rt.configs = configCache{}
+	graphs0, reads0 := rt.counts.graphs.Load(), rt.counts.configReads.Load()
+	ask := func() int {
+		images, err := rt.ListImages(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, img := range images {
+			if _, err := img.Parent(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := img.Children(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := img.History(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := img.IsDangling(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return len(images)
+	}
+	n := ask()
+	if g := rt.counts.graphs.Load() - graphs0; g != 1 {
+		t.Errorf("%d snapshots built, want 1", g)
+	}
+	if r := rt.counts.configReads.Load() - reads0; r > int64(n) {
+		t.Errorf("%d config reads for %d images", r, n)
+	}
+	reads1 := rt.counts.configReads.Load()
+	ask()
+	if r := rt.counts.configReads.Load() - reads1; r != 0 {
+		t.Errorf("second listing read %d configs again", r)
+	}
+}

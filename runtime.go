@@ -31,6 +31,8 @@ type Runtime struct {
 	ownsStore bool
 	eventer   Eventer
 	sys       types.SystemContext
+	configs   configCache
+	counts    counters
 }
 
 // NewRuntime returns a Runtime over a store the caller opened and keeps owning: Shutdown does
