@@ -34,6 +34,12 @@ type graph struct {
 	historyIndex map[string]map[string][]*Image
 	// parentOf memoizes parent: image ID → its parent (nil for none).
 	parentOf map[string]*Image
+
+	containersOnce sync.Once
+	// containers counts the containers of each image ID; listed on first use.
+	containers map[string]int
+	// containersErr is the error of that listing.
+	containersErr error
 }
 
 // newGraph lists the store once and indexes it.
@@ -91,6 +97,23 @@ func (g *graph) image(img *Image) *Image {
 		return gi
 	}
 	return img
+}
+
+// containerCounts returns the number of containers of each image ID, from one listing of the
+// store's containers made on first use.
+func (g *graph) containerCounts() (map[string]int, error) {
+	g.containersOnce.Do(func() {
+		containers, err := g.runtime.store.Containers()
+		if err != nil {
+			g.containersErr = errors.Wrap(err, "listing containers")
+			return
+		}
+		g.containers = make(map[string]int, len(containers))
+		for k := range containers {
+			g.containers[containers[k].ImageID]++
+		}
+	})
+	return g.containers, g.containersErr
 }
 
 // layerChain returns the IDs of the layers of an image whose top layer is top, bottom first.

@@ -44,20 +44,37 @@ func (i *Image) HasChildren(ctx context.Context) (bool, error) {
 // IsDangling reports whether the image has no names and no children: nothing refers to it,
 // and pruning removes it.
 func (i *Image) IsDangling(ctx context.Context) (bool, error) {
-	if len(i.Names()) > 0 {
-		return false, nil
+	g, err := i.snapshotGraph()
+	if err != nil {
+		return false, err
 	}
-	has, err := i.HasChildren(ctx)
-	return !has, err
+	return g.isDangling(ctx, g.image(i))
 }
 
 // IsIntermediate reports whether the image has no names but has children: a step of a build
 // that images in the store are built on. `imagectl images` hides these unless --all.
 func (i *Image) IsIntermediate(ctx context.Context) (bool, error) {
-	if len(i.Names()) > 0 {
+	g, err := i.snapshotGraph()
+	if err != nil {
+		return false, err
+	}
+	return g.isIntermediate(ctx, g.image(i))
+}
+
+func (g *graph) isDangling(ctx context.Context, img *Image) (bool, error) {
+	if len(img.Names()) > 0 {
 		return false, nil
 	}
-	return i.HasChildren(ctx)
+	kids, err := g.children(ctx, img)
+	return len(kids) == 0, err
+}
+
+func (g *graph) isIntermediate(ctx context.Context, img *Image) (bool, error) {
+	if len(img.Names()) > 0 {
+		return false, nil
+	}
+	kids, err := g.children(ctx, img)
+	return len(kids) > 0, err
 }
 
 // snapshotGraph returns the graph the Image was listed from, or a new one.

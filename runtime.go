@@ -113,21 +113,44 @@ func (r *Runtime) Shutdown(force bool) error {
 }
 
 // ListOptions select what ListImages returns. Nil means every image.
-type ListOptions struct{}
+type ListOptions struct {
+	// Filters keep the images that pass all of them: "key=value" or "key!=value", with the
+	// keys of SEMANTICS §7 (see compileFilters: before, since, after, until, dangling,
+	// intermediate, readonly, containers, label, reference, id, digest). They are parsed
+	// once per call; a bad one fails the call with ErrInvalidFilter.
+	Filters []string
+}
 
 // ListImages returns every image of the store (those of additional read-only stores too),
-// from one listing of images and layers, newest first (by creation time in the store, ties
+// that pass opts.Filters, from one listing of images and layers, newest first (by creation time in the store, ties
 // by ID). Each Image is a snapshot taken by this call, and the images share it: their Parent
 // answers from this snapshot (reading each config at most once) until Reload.
 func (r *Runtime) ListImages(ctx context.Context, opts *ListOptions) ([]*Image, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	var o ListOptions
+	if opts != nil {
+		o = *opts
+	}
+	filters, err := r.compileFilters(o.Filters)
+	if err != nil {
+		return nil, err
+	}
 	g, err := r.newGraph()
 	if err != nil {
 		return nil, err
 	}
-	images := append([]*Image(nil), g.images...)
+	images := make([]*Image, 0, len(g.images))
+	for _, img := range g.images {
+		ok, err := filters.matches(ctx, g, img)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			images = append(images, img)
+		}
+	}
 	sort.SliceStable(images, func(a, b int) bool {
 		ca, cb := images[a].Created(), images[b].Created()
 		if !ca.Equal(cb) {
