@@ -17,7 +17,9 @@ import (
 type imagesOptions struct {
 	quiet   bool
 	noTrunc bool
+	all     bool
 	format  string
+	filters []string
 }
 
 // defaultImagesFormat is podman's table.
@@ -37,7 +39,7 @@ var imagesHeaders = map[string]string{
 func newImagesCommand(g *globalOptions) *cobra.Command {
 	o := &imagesOptions{}
 	cmd := &cobra.Command{
-		Use:     "images [flags]",
+		Use:     "images [flags] [NAME]",
 		Aliases: []string{"ls"},
 		Short:   "List the images of the store",
 		Long: "List the images of the store, newest first, one row per tag (<none> for an untagged image).\n" +
@@ -45,8 +47,11 @@ func newImagesCommand(g *globalOptions) *cobra.Command {
 			"{{.ID}} {{.Repository}} {{.Tag}} {{.Digest}} {{.Created}} {{.CreatedSince}} {{.CreatedAt}}\n" +
 			"{{.Size}} {{.ReadOnly}} {{.Labels}} {{.Names}} {{.History}} {{.Containers}}; a \"table \"\n" +
 			"prefix prints a header line.",
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 { // as podman: `images NAME` lists the images matching NAME
+				o.filters = append(o.filters, "reference="+args[0])
+			}
 			return g.withRuntime(func(rt *image.Runtime) error {
 				return o.run(cmd.Context(), rt, cmd.OutOrStdout())
 			})
@@ -56,11 +61,14 @@ func newImagesCommand(g *globalOptions) *cobra.Command {
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print the image IDs only, one per image")
 	f.BoolVar(&o.noTrunc, "no-trunc", false, "print full image IDs (sha256:<64 hex>)")
 	f.StringVar(&o.format, "format", "", `"json", "table" or a Go template`)
+	f.BoolVarP(&o.all, "all", "a", false, "show intermediate images too (no names, other images built on them)")
+	f.StringArrayVarP(&o.filters, "filter", "f", nil, "keep the images that pass KEY=VALUE or KEY!=VALUE (repeatable; keys: "+
+		"before, since, after, until, dangling, intermediate, readonly, containers, label, reference, id, digest)")
 	return cmd
 }
 
 func (o *imagesOptions) run(ctx context.Context, rt *image.Runtime, w io.Writer) error {
-	summaries, err := listSummaries(ctx, rt)
+	summaries, err := listSummaries(ctx, rt, o.filters, o.all)
 	if err != nil {
 		return err
 	}

@@ -200,3 +200,37 @@ func sameSet(a, b any) bool {
 	}
 	return true
 }
+
+// TestImagesAllAndFilters: intermediate images are hidden unless --all, as podman hides them;
+// --filter and a NAME argument select images.
+func TestImagesAllAndFilters(t *testing.T) {
+	e := newLoadedEnv(t)
+	mid, top := recordedID(t, "chain-mid"), recordedID(t, "chain-top")
+	e.mustRun(t, "untag", "chain-mid", "chain-mid")
+	ids := func(args ...string) []string {
+		t.Helper()
+		return lines(e.mustRun(t, append([]string{"images", "-q", "--no-trunc"}, args...)...))
+	}
+	has := func(list []string, id string) bool { return contains(list, "sha256:"+id) }
+	if got := ids(); has(got, mid) || !has(got, top) || len(got) != 3 {
+		t.Errorf("images: %v, want 3 without the intermediate chain-mid", got)
+	}
+	if got := ids("-a"); !has(got, mid) || len(got) != 4 {
+		t.Errorf("images -a: %v, want all 4", got)
+	}
+	if got := ids("--filter", "intermediate=true", "-a"); len(got) != 1 || !has(got, mid) {
+		t.Errorf("--filter intermediate=true -a: %v", got)
+	}
+	if got := ids("--filter", "reference=chain-*"); len(got) != 2 || !has(got, top) {
+		t.Errorf("--filter reference=chain-*: %v", got)
+	}
+	if got := ids("--filter", "label=org.example.stage=top"); len(got) != 1 || !has(got, top) {
+		t.Errorf("--filter label=org.example.stage=top: %v", got)
+	}
+	if got := ids("busybox"); len(got) != 1 || !has(got, recordedID(t, "busybox")) {
+		t.Errorf("images busybox: %v", got)
+	}
+	if _, stderr, code := e.run("images", "--filter", "bogus=1"); code == 0 || !strings.Contains(stderr, `"bogus=1"`) {
+		t.Errorf("a bad filter: exit %d, stderr %q", code, stderr)
+	}
+}

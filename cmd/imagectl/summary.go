@@ -33,9 +33,14 @@ type imageSummary struct {
 	CreatedAt string `json:"CreatedAt"`
 }
 
-// listSummaries lists the store once and summarizes every image, newest first.
-func listSummaries(ctx context.Context, rt *image.Runtime) ([]*imageSummary, error) {
-	images, err := rt.ListImages(ctx, nil)
+// listSummaries lists the store once and summarizes the images that pass filters, newest
+// first; intermediate images (no names, other images built on them) only when all is set,
+// as podman hides them.
+func listSummaries(ctx context.Context, rt *image.Runtime, filters []string, all bool) ([]*imageSummary, error) {
+	if !all {
+		filters = append(append([]string(nil), filters...), "intermediate=false")
+	}
+	images, err := rt.ListImages(ctx, &image.ListOptions{Filters: filters})
 	if err != nil {
 		return nil, err
 	}
