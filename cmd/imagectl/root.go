@@ -49,6 +49,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newTreeCommand(g),
 		newLoadCommand(g),
 		newDemoCommand(g),
+		newImportCommand(g),
 	)
 	return cmd
 }
