@@ -46,6 +46,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newTagCommand(g),
 		newUntagCommand(g),
 		newHistoryCommand(g),
+		newDfCommand(g),
 		newTreeCommand(g),
 		newLoadCommand(g),
 		newDemoCommand(g),
