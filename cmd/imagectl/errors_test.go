@@ -24,7 +24,7 @@ func TestErrors(t *testing.T) {
 		{"untag without names", []string{"untag", "busybox"}, []string{"at least one name"}},
 		{"tag without names", []string{"tag", "busybox"}, []string{"at least one name"}},
 		{"inspect without images", []string{"inspect"}, []string{"at least one image"}},
-		{"images with an argument", []string{"images", "busybox"}, []string{`"busybox"`}},
+		{"images with two arguments", []string{"images", "busybox", "tiny"}, []string{"accepts at most 1 arg"}},
 		{"tag with a digest", []string{"tag", "busybox", "x@sha256:" + strings.Repeat("a", 64)}, []string{"digest"}},
 		{"tag with a bad name", []string{"tag", "busybox", "Bad/Name"}, []string{`"Bad/Name"`}},
 		{"ambiguous or bad ID", []string{"inspect", "sha256:1234"}, []string{`"sha256:1234"`}},

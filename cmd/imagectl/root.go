@@ -49,6 +49,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newDfCommand(g),
 		newTreeCommand(g),
 		newLoadCommand(g),
+		newSaveCommand(g),
 		newDemoCommand(g),
 		newImportCommand(g),
 	)

@@ -48,8 +48,9 @@ func TestTagMovesName(t *testing.T) {
 	if got := strings.TrimSpace(e.mustRun(t, "inspect", "--format", "{{.Id}}", "busybox")); got != recordedID(t, "chain-base") {
 		t.Errorf("busybox is %s after the tag, want chain-base", got)
 	}
-	// chain-base now has two names (in the store's order), busybox none.
-	rows := lines(e.mustRun(t, "images", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}"))
+	// chain-base now has two names (in the store's order), busybox none: it is intermediate
+	// (chain-base is built on it), so only -a lists it.
+	rows := lines(e.mustRun(t, "images", "-a", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}"))
 	base, busybox := recordedID(t, "chain-base")[:12], recordedID(t, "busybox")[:12]
 	if len(rows) != 6 || rows[5] != busybox+" <none>:<none>" {
 		t.Fatalf("rows %q: want 6, busybox last and unnamed", rows)
