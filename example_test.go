@@ -85,3 +85,45 @@ func Example() {
 	// names: [localhost/chain-mid:stable localhost/chain-mid:latest]
 	// parent: ae92a43b74b7 layers: 3 size: 2206142
 }
+
+// Save two images of a store into one oci-archive, each under the name it was asked for by,
+// and load that archive into another store.
+func ExampleRuntime_Save() {
+	src, dir, err := exampleRuntime()
+	defer os.RemoveAll(dir)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer src.Shutdown(true)
+	ctx := context.Background()
+	if _, err := src.Load(ctx, "testdata/chain.multi.docker.tar", nil); err != nil {
+		fmt.Println(err)
+		return
+	}
+	archive := filepath.Join(dir, "two.oci.tar")
+	err = src.Save(ctx, []string{"chain-base", "chain-top:v1"}, archive, &image.SaveOptions{Format: image.OCIArchive})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	dst, dir2, err := exampleRuntime()
+	defer os.RemoveAll(dir2)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer dst.Shutdown(true)
+	res, err := dst.Load(ctx, archive, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, img := range res.Images {
+		fmt.Println("loaded", img.ID[:12], img.Names)
+	}
+	// Output:
+	// loaded ae92a43b74b7 [localhost/chain-base:latest]
+	// loaded 42c8fcb74521 [localhost/chain-top:v1]
+}
