@@ -41,7 +41,7 @@ type ImageUsage struct {
 type layerUse struct {
 	users, activeUsers int   // images whose layers include this one (active: used by containers)
 	below, sharedBelow int64 // sizes of this layer and those under it (shared: used by 2+ images)
-	done                     bool
+	done               bool
 }
 
 // DiskUsage reports the space the images take, from one listing of images, layers and

@@ -1,23 +1,45 @@
 package image
 
 import (
+	"archive/tar"
 	"context"
+	"encoding/json"
 	stderrors "errors"
+	"io"
 	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pkg/errors"
 	"github.com/sirupsen/logrus"
 	"go.podman.io/image/v5/copy"
-	"go.podman.io/image/v5/directory"
 	dockerarchive "go.podman.io/image/v5/docker/archive"
 	"go.podman.io/image/v5/manifest"
+	"go.podman.io/image/v5/pkg/compression"
 	"go.podman.io/image/v5/signature"
 	is "go.podman.io/image/v5/storage"
 	"go.podman.io/image/v5/types"
 )
 
-// LoadOptions tune Load. Nil means defaults; there are none to set yet.
+// ErrUnsafeArchive: Load refused an archive or layout that refers outside itself (a `..` or
+// absolute path, a link that leaves it), to the network (a descriptor with foreign URLs), or
+// that holds JSON over its size cap or a manifest that does not match its digest. Nothing
+// was written to the store then. (It belongs with the other sentinels of errors.go.)
+var ErrUnsafeArchive = errors.New("unsafe image archive")
+
+// JSON caps, checked before the JSON is read: c/image's own limits.
+const (
+	// maxTarManifestSize caps a docker-archive's manifest.json.
+	maxTarManifestSize = 1 << 20
+	// maxJSONSize caps manifests, indexes (index.json) and configs.
+	maxJSONSize = 4 << 20
+)
+
+// LoadOptions tune Load and LoadReader. Nil means defaults; there are none to set yet.
 type LoadOptions struct{}
 
 // LoadResult is what Load loaded.
@@ -50,35 +72,41 @@ type loadSource struct {
 	names []string
 }
 
-// opener reads one input format; it returns the images found and a function that releases
-// what the opener holds (temp files, readers), to be called after the copy.
-type opener struct {
-	format string
-	open   func(ctx context.Context, r *Runtime, path string) ([]loadSource, func(), error)
-}
-
-// openers are tried in this order; the first that can read the input is used.
-var openers = []opener{
-	{"oci-dir", openOCIDir},
-	{"dir", openDir},
-	{"docker-archive", openDockerArchive},
-	{"oci-archive", openOCIArchive},
+// openedInput is an input whose format is known and whose images are ready to be copied.
+type openedInput struct {
+	format  string
+	sources []loadSource
+	// release frees what reading the input holds (readers, temp files); called after the copy.
+	release func()
 }
 
 // Load reads an image archive or layout at path and writes every image in it to the store,
 // with every name the input gives it. The format is detected: an OCI layout directory, a
 // directory in c/image's "dir" format, a docker-archive (also several images, as
-// `podman save -m` writes; compressed archives too) or an oci-archive. Names come from
-// docker-archive RepoTags, and for OCI from the annotation io.containerd.image.name, else
-// from org.opencontainers.image.ref.name when that is a full name with a tag or digest (a
-// bare tag such as "latest" is not a name); an image without names is loaded unnamed.
-// A name held by another image moves to the loaded one, and the result reports it.
+// `podman save -m` writes, and Docker 25+ archives, which also carry an index.json) or an
+// oci-archive; archives may be compressed (gzip, zstd, bzip2, xz). Names come from
+// docker-archive RepoTags (null or empty: unnamed), and for OCI from the annotation
+// io.containerd.image.name, else from org.opencontainers.image.ref.name when that is a full
+// name with a tag or digest (a bare tag such as "latest" is not a name); an image without
+// names is loaded unnamed. A name held by another image moves to the loaded one, and the
+// result reports it.
+//
+// Load never reads outside its input and never touches the network: before anything is
+// written, every file the input's manifest.json or index.json refers to must resolve inside
+// it (links that stay inside are followed; a `..` or absolute path, or a link that leaves, is
+// refused), no descriptor may carry foreign URLs, and JSON over its cap (1 MiB for a
+// docker-archive's manifest.json, 4 MiB for manifests, indexes and configs) is refused before
+// it is read: such input fails with an error wrapping ErrUnsafeArchive that names the
+// offending entry. A referenced file that is missing fails wrapping fs.ErrNotExist. A layer
+// that would write outside itself is refused by c/storage, with an error naming the layer.
+// These checks assume that a directory given to Load does not change while it is loaded.
 //
 // Input that no format can read fails with one error wrapping ErrUnsupportedFormat that
 // lists what each format said; nothing is written then. An error while copying an image
-// names it; images of the same input loaded before it stay in the store. Events: one load
-// event per image (with its first name), then an untag event for each moved name's previous
-// owner.
+// names it; images of the same input loaded before it stay in the store, and the layers
+// the failed copy had written are removed. Temp files (under the Runtime's temp dir) are
+// removed on every path. Events: one load event per image (with its first name), then an
+// untag event for each moved name's previous owner.
 func (r *Runtime) Load(ctx context.Context, path string, opts *LoadOptions) (*LoadResult, error) {
 	if path == "" {
 		return nil, errors.Wrap(ErrUnsupportedFormat, "loading: empty path")
@@ -86,46 +114,124 @@ func (r *Runtime) Load(ctx context.Context, path string, opts *LoadOptions) (*Lo
 	if _, err := os.Stat(path); err != nil {
 		return nil, errors.Wrapf(err, "loading %q", path)
 	}
+	return r.load(ctx, path, strconv.Quote(path))
+}
+
+// LoadReader reads a docker-archive or an oci-archive, plain or compressed, from rd and
+// loads it as Load does (directory formats cannot come from a stream). The stream is first
+// decompressed into a temp file under the Runtime's temp dir (SystemContext.
+// BigFilesTemporaryDir), which is removed before LoadReader returns, on every path. Errors
+// call the input "stream"; the other errors and results are those of Load.
+func (r *Runtime) LoadReader(ctx context.Context, rd io.Reader, opts *LoadOptions) (*LoadResult, error) {
+	if rd == nil {
+		return nil, errors.Wrap(ErrUnsupportedFormat, "loading stream: nil reader")
+	}
+	path, remove, err := r.spool(ctx, rd)
+	if err != nil {
+		return nil, errors.Wrap(err, "loading stream")
+	}
+	defer remove()
+	return r.load(ctx, path, "stream")
+}
+
+// load opens the input at path and copies each of its images; label names the input in errors.
+func (r *Runtime) load(ctx context.Context, path, label string) (*LoadResult, error) {
 	if _, err := r.tmpDir(); err != nil {
 		return nil, err
 	}
-	sources, release, format, err := r.openInput(ctx, path)
+	in, err := r.openInput(ctx, path)
 	if err != nil {
-		return nil, err
+		return nil, errors.Wrapf(err, "loading %s", label)
 	}
-	defer release()
-	logrus.Debugf("loading %q as %s: %d images", path, format, len(sources))
+	defer in.release()
+	logrus.Debugf("loading %s as %s: %d images", label, in.format, len(in.sources))
 	pc, err := r.policyContext()
 	if err != nil {
-		return nil, errors.Wrapf(err, "loading %q", path)
+		return nil, errors.Wrapf(err, "loading %s", label)
 	}
 	defer destroyPolicyContext(pc)
 	result := &LoadResult{}
-	for k, src := range sources {
+	for k, src := range in.sources {
+		if err := ctx.Err(); err != nil {
+			return result, errors.Wrapf(err, "loading %s", label)
+		}
 		loaded, err := r.loadOne(ctx, pc, src)
 		if err != nil {
-			return result, errors.Wrapf(err, "loading image %d of %q (%s)", k+1, path, format)
+			return result, errors.Wrapf(err, "loading image %d of %s (%s)", k+1, label, in.format)
 		}
 		result.Images = append(result.Images, *loaded)
 	}
 	return result, nil
 }
 
-// openInput tries each format in turn and returns the images of the first that reads path.
-func (r *Runtime) openInput(ctx context.Context, path string) ([]loadSource, func(), string, error) {
-	var msgs []string
-	for _, o := range openers {
-		sources, release, err := o.open(ctx, r, path)
-		if err == nil {
-			if len(sources) > 0 {
-				return sources, release, o.format, nil
-			}
-			release()
-			err = errors.New("no images")
+// openInput detects the format of path and opens it. A directory is an OCI layout when it
+// has an index.json, else a "dir" when it has a manifest.json. A file is decompressed if
+// needed and its tar headers read once: with a manifest.json it is a docker-archive (Docker
+// 25+ archives carry an index.json too: manifest.json's RepoTags hold the same full names),
+// else with an index.json an oci-archive. Once the format is known, its errors are final.
+func (r *Runtime) openInput(ctx context.Context, path string) (*openedInput, error) {
+	if isDir(path) {
+		switch {
+		case exists(filepath.Join(path, "index.json")):
+			sources, release, err := openOCIDir(path)
+			return withFormat("oci-dir", sources, release, err)
+		case exists(filepath.Join(path, "manifest.json")):
+			sources, release, err := openDir(path)
+			return withFormat("dir", sources, release, err)
 		}
-		msgs = append(msgs, o.format+": "+err.Error())
+		return nil, unsupported("no index.json", "no manifest.json", "is a directory", "is a directory")
 	}
-	return nil, nil, "", errors.Wrapf(ErrUnsupportedFormat, "loading %q: %s", path, strings.Join(msgs, "; "))
+	tarPath, remove, err := r.decompressed(ctx, path)
+	if cerr := ctx.Err(); cerr != nil && err != nil {
+		return nil, cerr
+	}
+	if err != nil {
+		return nil, unsupported("not a directory", "not a directory", err.Error(), err.Error())
+	}
+	in, err := r.openArchive(tarPath)
+	if err != nil {
+		remove()
+		return nil, err
+	}
+	release := in.release
+	in.release = func() { release(); remove() }
+	return in, nil
+}
+
+// openArchive reads the headers of the plain tar at path and opens it in its format.
+func (r *Runtime) openArchive(path string) (*openedInput, error) {
+	idx, err := scanTar(path)
+	switch {
+	case errors.Is(err, ErrUnsafeArchive):
+		return nil, err
+	case err != nil:
+		return nil, unsupported("not a directory", "not a directory", err.Error(), err.Error())
+	case idx.manifest != nil:
+		sources, release, err := r.openDockerArchive(path, idx)
+		return withFormat("docker-archive", sources, release, err)
+	case idx.entries["index.json"] != nil:
+		sources, release, err := r.openOCIArchive(path)
+		return withFormat("oci-archive", sources, release, err)
+	}
+	return nil, unsupported("not a directory", "not a directory", "no manifest.json", "no index.json")
+}
+
+// withFormat completes what an opener returned: the format, and an error for no images.
+func withFormat(format string, sources []loadSource, release func(), err error) (*openedInput, error) {
+	if err == nil && len(sources) == 0 {
+		release()
+		err = errors.Wrap(ErrUnsupportedFormat, "no images")
+	}
+	if err != nil {
+		return nil, errors.Wrap(err, format)
+	}
+	return &openedInput{format: format, sources: sources, release: release}, nil
+}
+
+// unsupported is the error for input no format reads, with what each format said.
+func unsupported(ociDir, dir, dockerArchive, ociArchive string) error {
+	return errors.Wrapf(ErrUnsupportedFormat, "oci-dir: %s; dir: %s; docker-archive: %s; oci-archive: %s",
+		ociDir, dir, dockerArchive, ociArchive)
 }
 
 // loadOne copies one image into the store and gives it its names.
@@ -170,15 +276,21 @@ func reversed(list []string) []string {
 	return out
 }
 
-// copyImage copies src into the store through c/image. If the copy fails, the layers it
-// committed before failing are removed again, so the store is left as it was.
+// copyImage copies src into the store through c/image. If the copy fails, the error names
+// the blobs being copied then, and the layers the copy committed before failing are removed
+// again, so the store is left as it was.
 func (r *Runtime) copyImage(ctx context.Context, pc *signature.PolicyContext, dest, src types.ImageReference) error {
 	before, err := r.layerIDs()
 	if err != nil {
 		return err
 	}
 	sys := r.systemContext()
-	_, err = copy.Image(ctx, pc, dest, src, &copy.Options{SourceCtx: sys, DestinationCtx: sys})
+	watch := watchBlobs()
+	_, err = copy.Image(ctx, pc, dest, src, &copy.Options{SourceCtx: sys, DestinationCtx: sys,
+		Progress: watch.events, ProgressInterval: time.Hour})
+	if open := watch.stop(); err != nil && len(open) > 0 {
+		err = errors.Wrapf(err, "copying blob %s", strings.Join(open, ", "))
+	}
 	if err != nil {
 		if cerr := r.removeNewOrphans(before); cerr != nil {
 			logrus.Debugf("cleaning up after failed copy: %v", cerr)
@@ -186,6 +298,39 @@ func (r *Runtime) copyImage(ctx context.Context, pc *signature.PolicyContext, de
 		}
 	}
 	return err
+}
+
+// blobWatch follows c/image's progress events to know which blobs a copy has started and
+// not finished: c/image's errors do not always say which blob failed.
+type blobWatch struct {
+	events chan types.ProgressProperties
+	// open is the digests started and not done, in start order; final once done is closed.
+	open []string
+	done chan struct{}
+}
+
+func watchBlobs() *blobWatch {
+	w := &blobWatch{events: make(chan types.ProgressProperties), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for p := range w.events {
+			d := p.Artifact.Digest.String()
+			switch p.Event {
+			case types.ProgressEventNewArtifact:
+				w.open = append(w.open, d)
+			case types.ProgressEventDone, types.ProgressEventSkipped:
+				w.open = slices.DeleteFunc(w.open, func(o string) bool { return o == d })
+			}
+		}
+	}()
+	return w
+}
+
+// stop ends the watch (after the copy returned) and returns the blobs left open.
+func (w *blobWatch) stop() []string {
+	close(w.events)
+	<-w.done
+	return w.open
 }
 
 // owners returns the names of names that an image other than id holds now.
@@ -245,19 +390,89 @@ func destroyPolicyContext(pc *signature.PolicyContext) {
 	}
 }
 
-// openDockerArchive reads a docker-archive (possibly compressed, possibly with several images).
-func openDockerArchive(_ context.Context, r *Runtime, path string) ([]loadSource, func(), error) {
-	if isDir(path) {
-		return nil, nil, errors.New("is a directory")
+// spool decompresses rd into a temp file under the Runtime's temp dir and returns its path
+// and a function that removes it.
+func (r *Runtime) spool(ctx context.Context, rd io.Reader) (string, func(), error) {
+	plain, _, err := compression.AutoDecompress(rd)
+	if err != nil {
+		return "", nil, errors.Wrap(err, "detecting compression")
+	}
+	defer plain.Close()
+	return r.writeTemp(func(w io.Writer) error {
+		_, err := io.Copy(w, readerWithContext{ctx: ctx, r: plain})
+		return err
+	})
+}
+
+// tarManifestItem is the part of an entry of a docker-archive's manifest.json Load checks.
+type tarManifestItem struct {
+	Config       string
+	Layers       []string
+	LayerSources map[string]struct {
+		URLs []string `json:"urls"`
+	}
+}
+
+// checkManifest checks every file manifest.json refers to (config and layers: inside the
+// archive, regular files, configs under maxJSONSize) and refuses foreign layer sources. It
+// returns the references that are links, mapped to the files they resolve to.
+func (idx *tarIndex) checkManifest() (map[string]string, error) {
+	var items []tarManifestItem
+	if err := json.Unmarshal(idx.manifest, &items); err != nil {
+		return nil, errors.Wrapf(ErrUnsupportedFormat, "decoding manifest.json: %v", err)
+	}
+	links := map[string]string{}
+	for k, item := range items {
+		for j, ref := range append([]string{item.Config}, item.Layers...) {
+			what := "config"
+			if j > 0 {
+				what = "layer " + strconv.Itoa(j)
+			}
+			target, err := idx.resolve(ref)
+			if err != nil {
+				return nil, errors.Wrapf(err, "manifest.json entry %d: %s %q", k+1, what, ref)
+			}
+			if size := idx.entries[target].Size; j == 0 && size > maxJSONSize {
+				return nil, errors.Wrapf(ErrUnsafeArchive, "manifest.json entry %d: config %q is %d bytes, over the limit of %d", k+1, ref, size, maxJSONSize)
+			}
+			if target != path.Clean(ref) {
+				links[ref] = target
+			}
+		}
+		for d, src := range item.LayerSources {
+			if len(src.URLs) > 0 {
+				return nil, errors.Wrapf(ErrUnsafeArchive, "manifest.json entry %d: layer source %s has foreign urls %q", k+1, d, src.URLs)
+			}
+		}
+	}
+	return links, nil
+}
+
+// openDockerArchive reads a docker-archive (possibly with several images) from the plain
+// tar at path, whose headers idx holds, after checking what its manifest.json refers to.
+// References that are links (inside the archive) are rewritten to their targets in a temp
+// copy of the archive, as c/image reads the link's own empty entry instead.
+func (r *Runtime) openDockerArchive(path string, idx *tarIndex) ([]loadSource, func(), error) {
+	links, err := idx.checkManifest()
+	if err != nil {
+		return nil, nil, err
+	}
+	remove := func() {}
+	if len(links) > 0 {
+		if path, remove, err = r.rewriteManifest(path, links); err != nil {
+			return nil, nil, err
+		}
 	}
 	reader, err := dockerarchive.NewReader(r.systemContext(), path)
 	if err != nil {
+		remove()
 		return nil, nil, err
 	}
 	release := func() {
 		if err := reader.Close(); err != nil {
 			logrus.Debugf("closing %q: %v", path, err)
 		}
+		remove()
 	}
 	lists, err := reader.List()
 	if err != nil {
@@ -277,19 +492,98 @@ func openDockerArchive(_ context.Context, r *Runtime, path string) ([]loadSource
 	return sources, release, nil
 }
 
-// openDir reads a directory in c/image's "dir" format (one image, no names).
-func openDir(ctx context.Context, r *Runtime, path string) ([]loadSource, func(), error) {
-	if !isDir(path) {
-		return nil, nil, errors.New("not a directory")
-	}
-	if _, err := os.Stat(path + "/manifest.json"); err != nil {
-		return nil, nil, errors.New("no manifest.json")
-	}
-	ref, err := directory.NewReference(path)
+// rewriteManifest writes a copy of the plain tar at src to a temp file, with the references
+// of manifest.json found in links replaced by their targets, and returns its path and a
+// function that removes it.
+func (r *Runtime) rewriteManifest(src string, links map[string]string) (string, func(), error) {
+	in, err := os.Open(src)
 	if err != nil {
-		return nil, nil, err
+		return "", nil, err
 	}
-	return []loadSource{{ref: ref}}, func() {}, nil
+	defer in.Close()
+	path, remove, err := r.writeTemp(func(w io.Writer) error { return copyRelinked(w, in, links) })
+	if err != nil {
+		return "", nil, errors.Wrap(err, "rewriting manifest.json")
+	}
+	return path, remove, nil
+}
+
+// copyRelinked copies the tar src to dst, rewriting the first manifest.json with relink.
+func copyRelinked(dst io.Writer, src io.Reader, links map[string]string) error {
+	tr, tw := tar.NewReader(src), tar.NewWriter(dst)
+	rewritten := false
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return tw.Close()
+		}
+		if err != nil {
+			return err
+		}
+		var body io.Reader = tr
+		if !rewritten && path.Clean(hdr.Name) == "manifest.json" {
+			raw, err := io.ReadAll(io.LimitReader(tr, maxTarManifestSize))
+			if err == nil {
+				raw, err = relink(raw, links)
+			}
+			if err != nil {
+				return err
+			}
+			hdr.Size, body, rewritten = int64(len(raw)), strings.NewReader(string(raw)), true
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if _, err := io.Copy(tw, body); err != nil {
+			return err
+		}
+	}
+}
+
+// relink replaces, in the entries of manifest.json, each Config and Layers path found in
+// links by its target; other fields are kept as they are. Keys match as encoding/json
+// matches them into c/image's struct (case-insensitively).
+func relink(raw []byte, links map[string]string) ([]byte, error) {
+	var items []map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, errors.Wrap(err, "decoding manifest.json")
+	}
+	for _, item := range items {
+		for key, value := range item {
+			var paths []string
+			single := strings.EqualFold(key, "Config")
+			switch {
+			case single:
+				paths = make([]string, 1)
+				_ = json.Unmarshal(value, &paths[0]) // checkManifest decoded it already
+			case strings.EqualFold(key, "Layers"):
+				_ = json.Unmarshal(value, &paths)
+			default:
+				continue
+			}
+			for k, p := range paths {
+				if target, ok := links[p]; ok {
+					paths[k] = target
+				}
+			}
+			var err error
+			if single {
+				item[key], err = json.Marshal(paths[0])
+			} else {
+				item[key], err = json.Marshal(paths)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	return json.Marshal(items)
+}
+
+// exists reports whether path names anything (a dangling link too).
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }
 
 func isDir(path string) bool {

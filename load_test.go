@@ -1,7 +1,7 @@
 package image
 
 import (
-	"compress/gzip"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +12,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"go.podman.io/image/v5/pkg/compression"
 )
 
 // facts is the part of testdata/<stem>.facts.json the load tests use.
@@ -22,7 +24,7 @@ type facts struct {
 	ManifestDigests map[string]string `json:"manifest_digests"`
 }
 
-func readFacts(t *testing.T, stem string) facts {
+func readFacts(t testing.TB, stem string) facts {
 	t.Helper()
 	raw, err := os.ReadFile(testdataPath(stem + ".facts.json"))
 	if err != nil {
@@ -138,42 +140,6 @@ func TestLoadMovesNames(t *testing.T) {
 	again := mustLoad(t, rt, "tiny.docker.tar")
 	if len(again) != 1 || len(again[0].Moved) != 0 {
 		t.Errorf("second load %+v", again)
-	}
-}
-
-// TestLoadCompressed: a gzip-compressed docker-archive loads like the plain one.
-func TestLoadCompressed(t *testing.T) {
-	rt, _ := newTestRuntime(t)
-	path := filepath.Join(t.TempDir(), "busybox.docker.tar.gz")
-	gzipFile(t, testdataPath("busybox.docker.tar"), path)
-	res, err := rt.Load(context.Background(), path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := readFacts(t, "busybox")
-	if len(res.Images) != 1 || res.Images[0].ID != f.ID || !reflect.DeepEqual(res.Images[0].Names, f.Names) {
-		t.Errorf("loaded %+v", res.Images)
-	}
-}
-
-func gzipFile(t *testing.T, src, dst string) {
-	t.Helper()
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	zw := gzip.NewWriter(out)
-	if _, err := io.Copy(zw, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -395,5 +361,237 @@ func TestLoadFailsMidCopy(t *testing.T) {
 				t.Errorf("events after a failed load: %+v", ev)
 			}
 		})
+	}
+}
+
+// TestLoadCompressed: docker-archives and oci-archives compressed with gzip or zstd load like
+// the plain ones, through Load and LoadReader, and leave no temp file.
+func TestLoadCompressed(t *testing.T) {
+	busybox := readFacts(t, "busybox")
+	for _, archive := range []string{"busybox.docker.tar", "busybox.oci.tar"} {
+		for _, algo := range []compression.Algorithm{compression.Gzip, compression.Zstd} {
+			t.Run(archive+"."+algo.Name(), func(t *testing.T) {
+				path := compressArchive(t, testdataPath(archive), algo)
+				for _, viaReader := range []bool{false, true} {
+					rt, _ := newTestRuntime(t)
+					res, err := loadVia(t, rt, path, viaReader)
+					if err != nil {
+						t.Fatalf("reader %v: %v", viaReader, err)
+					}
+					want := []LoadedImage{{ID: busybox.ID, Names: busybox.Names}}
+					if !reflect.DeepEqual(res.Images, want) {
+						t.Errorf("reader %v: loaded %+v, want %+v", viaReader, res.Images, want)
+					}
+					assertEmptyDir(t, rt.SystemContext().BigFilesTemporaryDir)
+				}
+			})
+		}
+	}
+}
+
+// loadVia loads path with Load, or with LoadReader from the open file.
+func loadVia(t *testing.T, rt *Runtime, path string, viaReader bool) (*LoadResult, error) {
+	t.Helper()
+	if !viaReader {
+		return rt.Load(context.Background(), path, nil)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	return rt.LoadReader(context.Background(), f, nil)
+}
+
+// compressArchive writes src compressed with algo to a temp file and returns its path.
+func compressArchive(t testing.TB, src string, algo compression.Algorithm) string {
+	t.Helper()
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), filepath.Base(src)+"."+algo.Name())
+	var buf bytes.Buffer
+	zw, err := compression.CompressStream(&buf, algo, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := zw.Write(raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// TestLoadReader: LoadReader loads what it reads, names the input "stream" in errors, and
+// removes its spool file on every path: success, input no format reads, a failing reader and
+// a cancelled context.
+func TestLoadReader(t *testing.T) {
+	raw, err := os.ReadFile(testdataPath("tiny.docker.tar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	cases := []struct {
+		name     string
+		ctx      context.Context
+		input    io.Reader
+		sentinel error // nil: the load succeeds
+	}{
+		{"docker-archive", context.Background(), bytes.NewReader(raw), nil},
+		{"garbage", context.Background(), strings.NewReader("not an archive"), ErrUnsupportedFormat},
+		{"empty", context.Background(), strings.NewReader(""), ErrUnsupportedFormat},
+		{"failing reader", context.Background(), io.MultiReader(bytes.NewReader(raw[:4096]), errReader{}), errBroken},
+		{"canceled", canceled, bytes.NewReader(raw), context.Canceled},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rt, _ := newTestRuntime(t)
+			res, err := rt.LoadReader(c.ctx, c.input, nil)
+			switch {
+			case c.sentinel == nil && err != nil:
+				t.Fatal(err)
+			case c.sentinel == nil:
+				if want := readFacts(t, "tiny"); len(res.Images) != 1 || res.Images[0].ID != want.ID {
+					t.Errorf("loaded %+v", res.Images)
+				}
+			case !errors.Is(err, c.sentinel) || !strings.Contains(err.Error(), "loading stream"):
+				t.Errorf("error %v, want one wrapping %v that names the stream", err, c.sentinel)
+			}
+			assertEmptyDir(t, rt.SystemContext().BigFilesTemporaryDir)
+		})
+	}
+}
+
+var errBroken = errors.New("broken reader")
+
+// errReader fails every read.
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errBroken }
+
+// TestLoadUnnamedDocker: a docker-archive whose RepoTags is null or empty loads unnamed.
+func TestLoadUnnamedDocker(t *testing.T) {
+	tiny := readFacts(t, "tiny").ID
+	for name, tags := range map[string]any{"null": nil, "empty": []string{}} {
+		t.Run(name, func(t *testing.T) {
+			rt, _ := newTestRuntime(t)
+			entries := editManifestJSON(t, readEntries(t, testdataPath("tiny.docker.tar")), func(items []map[string]any) {
+				items[0]["RepoTags"] = tags
+			})
+			res, err := rt.Load(context.Background(), writeArchive(t, entries), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := []LoadedImage{{ID: tiny}}; !reflect.DeepEqual(res.Images, want) {
+				t.Errorf("loaded %+v, want %+v", res.Images, want)
+			}
+			if names := mustLookup(t, rt, tiny).Names(); len(names) != 0 {
+				t.Errorf("names %v", names)
+			}
+		})
+	}
+}
+
+// TestLoadMultiImageOCI: an OCI layout with two images and several entries per manifest
+// loads each image once, with the names of all its entries in index order (a bare tag and
+// an entry without annotations add none), as a dir, an archive and a compressed archive.
+func TestLoadMultiImageOCI(t *testing.T) {
+	tiny, busybox := readFacts(t, "tiny"), readFacts(t, "busybox")
+	dir := mergeOCIDirs(t, []ociEntry{
+		{"tiny.oci", map[string]string{annotationContainerdName: "quay.io/a/tiny:1", "org.opencontainers.image.ref.name": "1"}},
+		{"busybox.oci", map[string]string{"org.opencontainers.image.ref.name": "localhost/busybox:latest"}},
+		{"tiny.oci", map[string]string{"org.opencontainers.image.ref.name": "quay.io/a/tiny:2"}},
+		{"tiny.oci", map[string]string{"org.opencontainers.image.ref.name": "latest"}},
+		{"busybox.oci", nil},
+		{"busybox.oci", map[string]string{annotationContainerdName: "busybox:musl"}},
+	})
+	archive := writeArchive(t, dirEntries(t, dir))
+	want := []LoadedImage{
+		{ID: tiny.ID, Names: []string{"quay.io/a/tiny:1", "quay.io/a/tiny:2"}},
+		{ID: busybox.ID, Names: []string{"localhost/busybox:latest", "localhost/busybox:musl"}},
+	}
+	for name, path := range map[string]string{"dir": dir, "archive": archive, "archive.zstd": compressArchive(t, archive, compression.Zstd)} {
+		t.Run(name, func(t *testing.T) {
+			rt, rec := newTestRuntime(t)
+			res, err := rt.Load(context.Background(), path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(res.Images, want) {
+				t.Errorf("loaded %+v\nwant %+v", res.Images, want)
+			}
+			wantEvents := []Event{{Type: EventLoad, ID: tiny.ID, Name: "quay.io/a/tiny:1"}, {Type: EventLoad, ID: busybox.ID, Name: "localhost/busybox:latest"}}
+			if ev := rec.take(); !reflect.DeepEqual(ev, wantEvents) {
+				t.Errorf("events %+v", ev)
+			}
+			for _, img := range want {
+				if got := mustLookup(t, rt, img.ID).Names(); !reflect.DeepEqual(got, reversed(img.Names)) {
+					t.Errorf("%s has names %v, want %v", img.ID, got, reversed(img.Names))
+				}
+			}
+		})
+	}
+}
+
+// TestLoadDirFormat: a layout in c/image's "dir" format loads unnamed (the hostile corpus
+// has the refusals).
+func TestLoadDirFormat(t *testing.T) {
+	tiny := readFacts(t, "tiny").ID
+	rt, _ := newTestRuntime(t)
+	dir := dirLayout(t)
+	res, err := rt.Load(context.Background(), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []LoadedImage{{ID: tiny}}; !reflect.DeepEqual(res.Images, want) {
+		t.Errorf("loaded %+v, want %+v", res.Images, want)
+	}
+}
+
+// BenchmarkLoadCompressed measures what compression adds to a load: the same busybox
+// archive, docker-archive and oci-archive, plain, gzip and zstd. "load" is the whole load
+// into a store emptied between iterations (dominated by writing the layer's files, which
+// varies a lot here); "open" is only what differs between plain and compressed input:
+// detecting the format, decompressing to a temp file, reading the tar headers and opening
+// the archive (an oci-archive is extracted then), with its cleanup.
+func BenchmarkLoadCompressed(b *testing.B) {
+	busybox := readFacts(b, "busybox").ID
+	for _, archive := range []string{"busybox.docker.tar", "busybox.oci.tar"} {
+		inputs := map[string]string{"plain": testdataPath(archive)}
+		for _, algo := range []compression.Algorithm{compression.Gzip, compression.Zstd} {
+			inputs[algo.Name()] = compressArchive(b, testdataPath(archive), algo)
+		}
+		for _, kind := range []string{"plain", "gzip", "zstd"} {
+			b.Run(archive+"/"+kind+"/open", func(b *testing.B) {
+				rt, _ := newTestRuntime(b)
+				for b.Loop() {
+					in, err := rt.openInput(context.Background(), inputs[kind])
+					if err != nil {
+						b.Fatal(err)
+					}
+					in.release()
+				}
+			})
+			b.Run(archive+"/"+kind+"/load", func(b *testing.B) {
+				rt, _ := newTestRuntime(b)
+				for range b.N {
+					if _, err := rt.Load(context.Background(), inputs[kind], nil); err != nil {
+						b.Fatal(err)
+					}
+					b.StopTimer()
+					if _, err := rt.store.DeleteImage(busybox, true); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+			})
+		}
 	}
 }

@@ -17,28 +17,36 @@ type loadOptions struct {
 func newLoadCommand(g *globalOptions) *cobra.Command {
 	o := &loadOptions{}
 	cmd := &cobra.Command{
-		Use:   "load -i PATH",
+		Use:   "load -i PATH|-",
 		Short: "Load the images of an archive or layout into the store",
 		Long: "Load every image of a docker-archive, oci-archive, OCI layout directory or dir with\n" +
-			"every name it carries. Prints \"Loaded image: <name>\" per name as podman does\n" +
-			"(\"Loaded image: sha256:<id>\" for an unnamed image), and \"Moved name: <name> (from\n" +
-			"image <id>)\" for each name another image held before.",
+			"every name it carries; archives may be compressed. With \"-i -\" the archive is read\n" +
+			"from stdin (spooled to a temp file under the store, removed afterwards). Prints\n" +
+			"\"Loaded image: <name>\" per name as podman does (\"Loaded image: sha256:<id>\" for an\n" +
+			"unnamed image), and \"Moved name: <name> (from image <id>)\" for each name another\n" +
+			"image held before.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.withRuntime(func(rt *image.Runtime) error {
-				return o.run(cmd.Context(), rt, cmd.OutOrStdout())
+				return o.run(cmd.Context(), rt, cmd.InOrStdin(), cmd.OutOrStdout())
 			})
 		},
 	}
-	cmd.Flags().StringVarP(&o.input, "input", "i", "", "path of the archive or layout to load")
+	cmd.Flags().StringVarP(&o.input, "input", "i", "", "path of the archive or layout to load, or - for stdin")
 	_ = cmd.MarkFlagRequired("input") // fails only for an unknown flag name
 	return cmd
 }
 
-// run loads the input and prints what was loaded; when the load fails halfway, the images
-// loaded before the failure are printed before the error is returned.
-func (o *loadOptions) run(ctx context.Context, rt *image.Runtime, w io.Writer) error {
-	res, err := rt.Load(ctx, o.input, nil)
+// run loads the input (stdin for "-") and prints what was loaded; when the load fails
+// halfway, the images loaded before the failure are printed before the error is returned.
+func (o *loadOptions) run(ctx context.Context, rt *image.Runtime, stdin io.Reader, w io.Writer) error {
+	var res *image.LoadResult
+	var err error
+	if o.input == "-" {
+		res, err = rt.LoadReader(ctx, stdin, nil)
+	} else {
+		res, err = rt.Load(ctx, o.input, nil)
+	}
 	if res != nil {
 		if werr := writeLoaded(w, res); werr != nil && err == nil {
 			err = werr

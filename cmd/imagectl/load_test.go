@@ -2,6 +2,9 @@ package main
 
 import (
 	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
 	"encoding/json"
 	"io"
 	"os"
@@ -122,4 +125,111 @@ func dropRepoTags(t *testing.T, manifest []byte) []byte {
 		t.Fatalf("manifest.json still names the image: %s", out)
 	}
 	return out
+}
+
+// TestLoadStdin: `load -i -` reads the archive from stdin, plain or compressed, prints what
+// podman prints, and leaves no spool file; a hostile archive on stdin is refused with an
+// error naming the offending entry, and the store stays empty.
+func TestLoadStdin(t *testing.T) {
+	busybox := testdataPath("busybox.docker.tar")
+	tests := []struct {
+		name, input, want, wantErr string
+	}{
+		{"docker-archive", busybox, "Loaded image: localhost/busybox:latest\n", ""},
+		{"gzip docker-archive", gzipped(t, busybox), "Loaded image: localhost/busybox:latest\n", ""},
+		{"oci-archive", testdataPath("tiny.oci.tar"), "Loaded image: localhost/tiny:latest\n", ""},
+		{"escaping symlink", escapingArchive(t), "", `symlink "evil.tar" -> "/etc/passwd" leaves the archive`},
+		{"not an archive", writeTemp(t, "not an archive"), "", "loading stream: oci-dir: not a directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			in, err := os.Open(tt.input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer in.Close()
+			got, err := e.runStdin(in, "load", "-i", "-")
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("load -i -: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("load -i -: error %v, want one saying %q", err, tt.wantErr)
+			case got != tt.want:
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+			if tt.wantErr != "" {
+				if rows := e.mustRun(t, "images", "-q"); rows != "" {
+					t.Errorf("images after a refused load: %q", rows)
+				}
+			}
+			assertNoTempFiles(t, e)
+		})
+	}
+}
+
+// runStdin runs imagectl in-process with stdin and returns its stdout and error.
+func (e *testEnv) runStdin(stdin io.Reader, args ...string) (string, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := newRootCommand(&stdout, &stderr)
+	cmd.SetIn(stdin)
+	cmd.SetArgs(append(append([]string(nil), e.globals...), args...))
+	err := cmd.ExecuteContext(context.Background())
+	return stdout.String(), err
+}
+
+// assertNoTempFiles fails the test if the store's temp dir holds anything.
+func assertNoTempFiles(t *testing.T, e *testEnv) {
+	t.Helper()
+	root := e.globals[1] // --root's value
+	entries, err := os.ReadDir(filepath.Join(root, "image-tmp"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	for _, de := range entries {
+		t.Errorf("left behind: %s", de.Name())
+	}
+}
+
+// gzipped writes src compressed with gzip to a temp file and returns its path.
+func gzipped(t *testing.T, src string) string {
+	t.Helper()
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return writeTemp(t, buf.String())
+}
+
+// escapingArchive is tiny.docker.tar plus a symlink entry pointing at /etc/passwd.
+func escapingArchive(t *testing.T) string {
+	t.Helper()
+	raw, err := os.ReadFile(testdataPath("tiny.docker.tar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: "evil.tar", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return writeTemp(t, buf.String()+string(raw))
+}
+
+func writeTemp(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "input")
+	writeTestFile(t, path, content)
+	return path
 }
