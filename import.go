@@ -53,6 +53,8 @@ type ImportOptions struct {
 	// Name is the name to give the image, normalized by NormalizeName (a short name is stored
 	// under localhost/). Empty means an unnamed image; a digested name is refused.
 	Name string
+	// ReportWriter receives c/image's progress lines ("Copying blob ..."), if not nil.
+	ReportWriter io.Writer
 }
 
 // importJob is one import, with its options checked and normalized.
@@ -64,6 +66,7 @@ type importJob struct {
 	platform imgspecv1.Platform
 	message  string
 	reader   io.Reader
+	report   io.Writer
 }
 
 // Import writes a rootfs tarball to the store as a one-layer image and returns the image's
@@ -112,7 +115,7 @@ func (r *Runtime) newImportJob(source string, opts *ImportOptions) (*importJob, 
 	if err != nil {
 		return nil, err
 	}
-	job := &importJob{source: source, display: redactURL(source), changes: changes, platform: platform, message: o.Message, reader: o.Reader}
+	job := &importJob{source: source, display: redactURL(source), changes: changes, platform: platform, message: o.Message, reader: o.Reader, report: o.ReportWriter}
 	if o.Name != "" {
 		if job.named, err = NormalizeName(o.Name); err != nil {
 			return nil, err
@@ -166,7 +169,7 @@ func (r *Runtime) storeImport(ctx context.Context, pc *signature.PolicyContext, 
 		name = job.named.String()
 		moved = r.owners(id, []string{name})
 	}
-	if err := r.copyImage(ctx, pc, dest, src); err != nil {
+	if err := r.copyImage(ctx, pc, dest, src, job.report); err != nil {
 		return "", errors.Wrapf(err, "copying image %s", id)
 	}
 	r.emit(EventImport, id, name, nil)

@@ -40,7 +40,10 @@ const (
 )
 
 // LoadOptions tune Load and LoadReader. Nil means defaults; there are none to set yet.
-type LoadOptions struct{}
+type LoadOptions struct {
+	// ReportWriter receives c/image's progress lines ("Copying blob ..."), if not nil.
+	ReportWriter io.Writer
+}
 
 // LoadResult is what Load loaded.
 type LoadResult struct {
@@ -114,7 +117,7 @@ func (r *Runtime) Load(ctx context.Context, path string, opts *LoadOptions) (*Lo
 	if _, err := os.Stat(path); err != nil {
 		return nil, errors.Wrapf(err, "loading %q", path)
 	}
-	return r.load(ctx, path, strconv.Quote(path))
+	return r.load(ctx, path, strconv.Quote(path), opts)
 }
 
 // LoadReader reads a docker-archive or an oci-archive, plain or compressed, from rd and
@@ -131,11 +134,15 @@ func (r *Runtime) LoadReader(ctx context.Context, rd io.Reader, opts *LoadOption
 		return nil, errors.Wrap(err, "loading stream")
 	}
 	defer remove()
-	return r.load(ctx, path, "stream")
+	return r.load(ctx, path, "stream", opts)
 }
 
 // load opens the input at path and copies each of its images; label names the input in errors.
-func (r *Runtime) load(ctx context.Context, path, label string) (*LoadResult, error) {
+func (r *Runtime) load(ctx context.Context, path, label string, opts *LoadOptions) (*LoadResult, error) {
+	var o LoadOptions
+	if opts != nil {
+		o = *opts
+	}
 	if _, err := r.tmpDir(); err != nil {
 		return nil, err
 	}
@@ -155,7 +162,7 @@ func (r *Runtime) load(ctx context.Context, path, label string) (*LoadResult, er
 		if err := ctx.Err(); err != nil {
 			return result, errors.Wrapf(err, "loading %s", label)
 		}
-		loaded, err := r.loadOne(ctx, pc, src)
+		loaded, err := r.loadOne(ctx, pc, src, o.ReportWriter)
 		if err != nil {
 			return result, errors.Wrapf(err, "loading image %d of %s (%s)", k+1, label, in.format)
 		}
@@ -235,7 +242,7 @@ func unsupported(ociDir, dir, dockerArchive, ociArchive string) error {
 }
 
 // loadOne copies one image into the store and gives it its names.
-func (r *Runtime) loadOne(ctx context.Context, pc *signature.PolicyContext, src loadSource) (*LoadedImage, error) {
+func (r *Runtime) loadOne(ctx context.Context, pc *signature.PolicyContext, src loadSource, report io.Writer) (*LoadedImage, error) {
 	sys := r.systemContext()
 	id, err := configID(ctx, sys, src.ref)
 	if err != nil {
@@ -245,7 +252,7 @@ func (r *Runtime) loadOne(ctx context.Context, pc *signature.PolicyContext, src 
 	if err != nil {
 		return nil, errors.Wrapf(err, "creating store reference for image %s", id)
 	}
-	if err := r.copyImage(ctx, pc, dest, src.ref); err != nil {
+	if err := r.copyImage(ctx, pc, dest, src.ref, report); err != nil {
 		return nil, errors.Wrapf(err, "copying image %s", id)
 	}
 	loaded := &LoadedImage{ID: id, Names: src.names}
@@ -276,10 +283,11 @@ func reversed(list []string) []string {
 	return out
 }
 
-// copyImage copies src into the store through c/image. If the copy fails, the error names
+// copyImage copies src into the store through c/image, with its progress lines to report
+// when that is not nil. If the copy fails, the error names
 // the blobs being copied then, and the layers the copy committed before failing are removed
 // again, so the store is left as it was.
-func (r *Runtime) copyImage(ctx context.Context, pc *signature.PolicyContext, dest, src types.ImageReference) error {
+func (r *Runtime) copyImage(ctx context.Context, pc *signature.PolicyContext, dest, src types.ImageReference, report io.Writer) error {
 	before, err := r.layerIDs()
 	if err != nil {
 		return err
@@ -287,7 +295,7 @@ func (r *Runtime) copyImage(ctx context.Context, pc *signature.PolicyContext, de
 	sys := r.systemContext()
 	watch := watchBlobs()
 	_, err = copy.Image(ctx, pc, dest, src, &copy.Options{SourceCtx: sys, DestinationCtx: sys,
-		Progress: watch.events, ProgressInterval: time.Hour})
+		Progress: watch.events, ProgressInterval: time.Hour, ReportWriter: report})
 	if open := watch.stop(); err != nil && len(open) > 0 {
 		err = errors.Wrapf(err, "copying blob %s", strings.Join(open, ", "))
 	}

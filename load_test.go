@@ -595,3 +595,15 @@ func BenchmarkLoadCompressed(b *testing.B) {
 		}
 	}
 }
+
+// TestLoadReportWriter: c/image's progress lines go to the caller's writer, and only there.
+func TestLoadReportWriter(t *testing.T) {
+	rt, _ := newTestRuntime(t)
+	var report strings.Builder
+	if _, err := rt.Load(context.Background(), testdataPath("tiny.docker.tar"), &LoadOptions{ReportWriter: &report}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(report.String(), "Copying blob") || !strings.Contains(report.String(), "Writing manifest") {
+		t.Errorf("progress lines: %q", report.String())
+	}
+}

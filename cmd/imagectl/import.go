@@ -53,7 +53,7 @@ func newImportCommand(g *globalOptions) *cobra.Command {
 	f.StringVar(&o.os, "os", "", "OS of the image (default: this machine's)")
 	f.StringVar(&o.arch, "arch", "", "architecture of the image (default: this machine's)")
 	f.StringVar(&o.variant, "variant", "", "architecture variant of the image")
-	f.BoolVarP(&o.quiet, "quiet", "q", false, "print nothing but the ID (accepted for podman's scripts; nothing else is printed anyway)")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "print no progress lines (they go to stderr when it is a terminal)")
 	return cmd
 }
 
@@ -79,6 +79,9 @@ func (o *importOptions) libraryOptions(cmd *cobra.Command, args []string) (*imag
 	}
 	if args[0] == "-" {
 		opts.Reader = cmd.InOrStdin()
+	}
+	if stderr := cmd.ErrOrStderr(); !o.quiet && isTerminal(stderr) {
+		opts.ReportWriter = stderr
 	}
 	if o.platform == "" {
 		return opts, nil

@@ -12,6 +12,8 @@ import (
 // loadOptions are the flags of `load`.
 type loadOptions struct {
 	input string
+	quiet bool
+	lib   image.LoadOptions
 }
 
 func newLoadCommand(g *globalOptions) *cobra.Command {
@@ -28,11 +30,15 @@ func newLoadCommand(g *globalOptions) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.withRuntime(func(rt *image.Runtime) error {
+				if stderr := cmd.ErrOrStderr(); !o.quiet && isTerminal(stderr) {
+					o.lib.ReportWriter = stderr
+				}
 				return o.run(cmd.Context(), rt, cmd.InOrStdin(), cmd.OutOrStdout())
 			})
 		},
 	}
 	cmd.Flags().StringVarP(&o.input, "input", "i", "", "path of the archive or layout to load, or - for stdin")
+	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "print no progress lines (they go to stderr when it is a terminal)")
 	_ = cmd.MarkFlagRequired("input") // fails only for an unknown flag name
 	return cmd
 }
@@ -43,9 +49,9 @@ func (o *loadOptions) run(ctx context.Context, rt *image.Runtime, stdin io.Reade
 	var res *image.LoadResult
 	var err error
 	if o.input == "-" {
-		res, err = rt.LoadReader(ctx, stdin, nil)
+		res, err = rt.LoadReader(ctx, stdin, &o.lib)
 	} else {
-		res, err = rt.Load(ctx, o.input, nil)
+		res, err = rt.Load(ctx, o.input, &o.lib)
 	}
 	if res != nil {
 		if werr := writeLoaded(w, res); werr != nil && err == nil {
