@@ -46,6 +46,8 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newTagCommand(g),
 		newUntagCommand(g),
 		newHistoryCommand(g),
+		newRmCommand(g),
+		newPruneCommand(g),
 		newDfCommand(g),
 		newTreeCommand(g),
 		newLoadCommand(g),
