@@ -4,7 +4,7 @@ GO ?= go
 GOFLAGS_TAGS := -tags "$(TAGS)"
 BIN := bin/imagectl
 
-.PHONY: all build test demo lint bench clean
+.PHONY: all build test demo lint bench bench-tools bench-stores bench-compare clean
 
 all: build
 
@@ -25,8 +25,44 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(GOFLAGS_TAGS) ./...
 
-bench:
-	$(GO) test $(GOFLAGS_TAGS) -run '^$$' -bench . -benchmem ./...
+# The scale benchmarks (bench_scale_test.go) run on stores made by bench/nstore, cached in
+# $(IMAGE_BENCH_DIR)/sN for N in $(IMAGE_BENCH_SIZES); bench-stores builds the missing ones
+# (O(N²) in c/storage: about 15 minutes for 5,000 images). Without IMAGE_BENCH_DIR they skip.
+# BENCHFLAGS adds go test flags, e.g. BENCHFLAGS='-bench Scale -count 3'.
+IMAGE_BENCH_SIZES ?= 500 2000 5000
+BENCH_BIN := bin/bench
+BENCHFLAGS ?= -bench .
+
+bench-tools:
+	$(GO) build $(GOFLAGS_TAGS) -o $(BIN) ./cmd/imagectl
+	$(GO) build $(GOFLAGS_TAGS) -o $(BENCH_BIN)/nstore ./bench/nstore
+	$(GO) build $(GOFLAGS_TAGS) -o $(BENCH_BIN)/floor ./bench/nstore/floor
+	$(GO) build $(GOFLAGS_TAGS) -o $(BENCH_BIN)/chart ./bench/chart
+
+bench-stores: bench-tools
+	@if [ -z "$(IMAGE_BENCH_DIR)" ]; then echo "bench-stores: set IMAGE_BENCH_DIR"; exit 1; fi
+	@for n in $(IMAGE_BENCH_SIZES); do \
+	  d=$(IMAGE_BENCH_DIR)/s$$n; \
+	  if [ -s $$d/nstore.json ] && grep -q "\"apps\": $$n," $$d/nstore.json; then continue; fi; \
+	  echo "building $$d ($$n app images)"; \
+	  ./$(BENCH_BIN)/nstore -root $$d -n $$n -chain 51 -deep 100 || exit 1; \
+	done
+
+comma := ,
+empty :=
+space := $(empty) $(empty)
+# the sizes go to the benchmarks comma separated (remove_test.go's benchSizes reads commas)
+BENCH_ENV := $(if $(IMAGE_BENCH_DIR),IMAGE_BENCH_DIR="$(IMAGE_BENCH_DIR)" IMAGE_BENCH_SIZES="$(subst $(space),$(comma),$(strip $(IMAGE_BENCH_SIZES)))")
+
+bench: bench-tools
+	@if [ -n "$(IMAGE_BENCH_DIR)" ]; then $(MAKE) --no-print-directory bench-stores; \
+	  else echo "IMAGE_BENCH_DIR is not set: the scale benchmarks skip (see BENCHMARKS.md)"; fi
+	$(BENCH_ENV) $(GO) test $(GOFLAGS_TAGS) -run '^$$' $(BENCHFLAGS) -benchmem -timeout 0 ./...
+
+# imagectl next to podman 4.3 (and the floor program) on the same stores, interleaved,
+# medians; writes $(IMAGE_BENCH_DIR)/compare/ and the chart. Needs podman and hyperfine.
+bench-compare: bench-stores
+	IMAGE_BENCH_SIZES="$(IMAGE_BENCH_SIZES)" bench/compare.sh $(IMAGE_BENCH_DIR)
 
 clean:
 	rm -rf bin
