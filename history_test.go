@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -78,5 +79,55 @@ func TestHistoryMatchesPodman(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHistoryUnrelatedImages: an image's history (IDs, sizes, tags per entry) is the same
+// whatever unrelated images are added to the store or removed from it: other bases and
+// chains, an image without layers, a sibling built on the same base, a config-only child.
+func TestHistoryUnrelatedImages(t *testing.T) {
+	rt, _, s := newSynthRuntime(t)
+	ctx := context.Background()
+	base := s.build(step{content: 1000, names: []string{"localhost/base:latest"}})
+	mid := s.build(step{parent: base, content: 2000})
+	meta := s.build(step{parent: mid})
+	top := s.build(step{parent: meta, content: 3000, names: []string{"localhost/top:latest"}})
+	history := func() []HistoryEntry {
+		t.Helper()
+		h, err := mustLookup(t, rt, "localhost/top:latest").History(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	want := history()
+	// The expected rows, from how the images were built: newest first, each the exact image.
+	rows := []struct {
+		id   string
+		size int64
+		tags []string
+	}{{top.ID, top.Size, []string{"localhost/top:latest"}}, {meta.ID, 0, nil}, {mid.ID, mid.Size, nil}, {base.ID, base.Size, []string{"localhost/base:latest"}}}
+	if len(want) != len(rows) {
+		t.Fatalf("history has %d entries, want %d", len(want), len(rows))
+	}
+	for k, r := range rows {
+		if want[k].ID != r.id || want[k].Size != r.size || !reflect.DeepEqual(want[k].Tags, r.tags) {
+			t.Errorf("entry %d: %s size %d tags %v, want %s size %d tags %v", k, want[k].ID, want[k].Size, want[k].Tags, r.id, r.size, r.tags)
+		}
+	}
+
+	other := s.build(step{content: 500, names: []string{"localhost/other:latest"}})
+	s.chain(other, 3, 700)
+	s.build(step{names: []string{"localhost/nolayers:latest"}})
+	sibling := s.build(step{parent: base, content: 900, names: []string{"localhost/sibling:latest"}})
+	s.build(step{parent: top, names: []string{"localhost/top-meta:latest"}})
+	if got := history(); !reflect.DeepEqual(got, want) {
+		t.Errorf("after adding unrelated images:\n got %+v\nwant %+v", got, want)
+	}
+	if _, err := rt.RemoveImages(ctx, []string{"localhost/other:latest", "localhost/nolayers:latest", sibling.ID, "localhost/top-meta:latest"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := history(); !reflect.DeepEqual(got, want) {
+		t.Errorf("after removing them:\n got %+v\nwant %+v", got, want)
 	}
 }
