@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	stderrors "errors"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/pkg/errors"
 	"github.com/spf13/cobra"
@@ -45,7 +47,8 @@ func newDemoCommand(g *globalOptions) *cobra.Command {
 		Short: "Show what imagectl does, on the real archives of testdata/ in a throwaway store",
 		Long: "Create a vfs store in a new temp dir with its own permissive signature policy and an\n" +
 			"empty registries.conf, load the archives of DIR into it, then list, look up, tag,\n" +
-			"untag and inspect, printing each command and its output. The store flags given to\n" +
+			"untag, inspect, show history and trees, save, import, remove and prune, printing\n" +
+			"each command and its output. The store flags given to\n" +
 			"imagectl are ignored (the demo never touches a real store); the temp dir is removed\n" +
 			"at the end, also after an error or Ctrl-C.",
 		Args: cobra.NoArgs,
@@ -159,6 +162,49 @@ func (d *demo) script() {
 	d.step("load", "-i", filepath.Join(d.testdata, "busybox.docker.tar"))
 	d.failingStep("inspect", "no-such-image")
 	d.step("inspect", "busybox")
+	d.graph()
+	d.archives()
+	d.removal()
+}
+
+// graph shows what the store knows of how images are built on each other.
+func (d *demo) graph() {
+	d.printf("\n# The image graph: chain-top is built on chain-mid, on chain-base, on busybox.\n")
+	d.step("history", "localhost/chain-top:latest")
+	d.step("tree", "localhost/chain-top:latest")
+	d.step("tree", "--whatrequires", "localhost/chain-base:latest")
+	d.step("df")
+}
+
+// archives saves two images into one OCI archive and imports a rootfs tarball the demo writes.
+func (d *demo) archives() {
+	d.printf("\n# Archives out and in: two images in one OCI archive (loaded back below), and a\n" +
+		"# rootfs tarball imported as a one-layer image.\n")
+	d.step("save", "--format", "oci-archive", "-o", filepath.Join(d.dir, "chain.oci.tar"),
+		"localhost/chain-top:latest", "localhost/chain-mid:latest")
+	rootfs := filepath.Join(d.dir, "rootfs.tar")
+	if err := writeDemoRootfs(rootfs); err != nil {
+		d.fail(err)
+		return
+	}
+	d.step("import", "-c", `CMD ["/hello"]`, "-m", "imported by the demo", rootfs, "localhost/imported:1")
+	d.step("history", "localhost/imported:1")
+}
+
+// removal removes names and images, by podman's rules, then prunes.
+func (d *demo) removal() {
+	d.printf("\n# Removing chain-mid's last name keeps the image (chain-top is built on it), as an\n" +
+		"# intermediate image: images hides it, images -a shows it.\n")
+	d.step("rm", "localhost/chain-mid:latest")
+	d.step("images", "-a")
+	d.printf("\n# One of two names goes alone; the last one takes the image, and the parent it left\n" +
+		"# dangling goes with it. The OCI archive saved above brings both back.\n")
+	d.step("rm", "localhost/chain-top:v1", "localhost/chain-top:latest")
+	d.step("load", "-i", filepath.Join(d.dir, "chain.oci.tar"))
+	d.printf("\n# An image without names and without children is dangling; prune removes it.\n")
+	d.step("untag", "tiny-whiteout", "localhost/tiny-whiteout:latest")
+	d.step("images", "--filter", "dangling=true")
+	d.step("prune")
 }
 
 // lookups finds busybox by short name, then by an ID prefix and by digest taken from the
@@ -228,4 +274,33 @@ func (d *demo) printf(format string, args ...any) {
 			d.err = err
 		}
 	}
+}
+
+// writeDemoRootfs writes a small rootfs tarball for the demo's import: a directory and two
+// files, one of them executable.
+func writeDemoRootfs(path string) (err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return errors.Wrap(err, "demo: creating the rootfs tarball")
+	}
+	defer func() { err = stderrors.Join(err, f.Close()) }()
+	tw := tar.NewWriter(f)
+	mtime := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	entries := []struct {
+		name, body string
+		mode       int64
+	}{{"etc/", "", 0o755}, {"etc/motd", "imported by imagectl demo\n", 0o644}, {"hello", "#!/bin/sh\necho hello\n", 0o755}}
+	for _, e := range entries {
+		hdr := &tar.Header{Name: e.name, Mode: e.mode, Size: int64(len(e.body)), ModTime: mtime, Typeflag: tar.TypeReg}
+		if strings.HasSuffix(e.name, "/") {
+			hdr.Typeflag = tar.TypeDir
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return errors.Wrap(err, "demo: writing the rootfs tarball")
+		}
+		if _, err := io.WriteString(tw, e.body); err != nil {
+			return errors.Wrap(err, "demo: writing the rootfs tarball")
+		}
+	}
+	return errors.Wrap(tw.Close(), "demo: writing the rootfs tarball")
 }

@@ -43,13 +43,23 @@ func TestDemo(t *testing.T) {
 		"Moved name: localhost/busybox:latest (from image " + recordedID(t, "tiny")[:12] + ")\n",
 		"$ imagectl inspect no-such-image\n[]\nError: looking up \"no-such-image\"",
 		"$ imagectl inspect busybox\n[\n     {\n          \"Id\": \"" + busybox + "\"",
+		"$ imagectl history localhost/chain-top:latest\nID ",
+		"\n" + recordedID(t, "chain-top")[:12] + "  ",
+		"$ imagectl tree --whatrequires localhost/chain-base:latest\n" + readTestdata(t, "chain-base.tree-whatrequires.txt"),
+		"$ imagectl rm localhost/chain-mid:latest\nUntagged: localhost/chain-mid:latest\n\n",
+		"\n<none>                   <none>      " + recordedID(t, "chain-mid")[:12] + "  ",
+		"\nUntagged: localhost/chain-top:v1\nUntagged: localhost/chain-top:latest\nDeleted: " + recordedID(t, "chain-top") +
+			"\nDeleted: " + recordedID(t, "chain-mid") + "\n",
+		"chain.oci.tar\nLoaded image: localhost/chain-top:latest\nLoaded image: localhost/chain-mid:latest\n",
+		"$ imagectl images --filter dangling=true\nREPOSITORY  TAG         IMAGE ID      CREATED      SIZE\n<none>      <none>      " + recordedID(t, "tiny-whiteout")[:12],
+		"$ imagectl prune\n" + recordedID(t, "tiny-whiteout") + "\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
-	if n := strings.Count(out, "\n$ imagectl "); n != 21 {
-		t.Errorf("%d commands shown, want 21", n)
+	if n := strings.Count(out, "\n$ imagectl "); n != 35 {
+		t.Errorf("%d commands shown, want 35", n)
 	}
 	checkDemoDirRemoved(t, out)
 }
@@ -71,4 +81,14 @@ func TestDemoInterrupted(t *testing.T) {
 		t.Errorf("exit %d, stderr %q: want one line saying the demo was interrupted", code, stderr.String())
 	}
 	checkDemoDirRemoved(t, stdout.String())
+}
+
+// readTestdata returns a file of testdata/ as a string.
+func readTestdata(t *testing.T, name string) string {
+	t.Helper()
+	raw, err := os.ReadFile(testdataPath(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
 }
