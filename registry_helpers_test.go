@@ -1,0 +1,126 @@
+package image
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+	"github.com/seed-1e5c3c91/image/internal/testregistry"
+	"go.podman.io/image/v5/copy"
+	"go.podman.io/image/v5/manifest"
+	"go.podman.io/image/v5/signature"
+	"go.podman.io/image/v5/transports/alltransports"
+	"go.podman.io/image/v5/types"
+)
+
+// startRegistry starts a test registry (nil: plain HTTP) closed at cleanup.
+func startRegistry(t testing.TB, opts *testregistry.Options) *testregistry.Registry {
+	t.Helper()
+	reg, err := testregistry.Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := reg.Close(); err != nil {
+			t.Errorf("closing registry: %v", err)
+		}
+	})
+	return reg
+}
+
+// startProxy starts a fault proxy in front of reg, closed at cleanup.
+func startProxy(t testing.TB, reg *testregistry.Registry) *testregistry.Proxy {
+	t.Helper()
+	p, err := reg.StartProxy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	return p
+}
+
+// seedContext is the system context the tests use to write to reg directly.
+func seedContext(reg *testregistry.Registry) *types.SystemContext {
+	sys := &types.SystemContext{DockerCertPath: reg.CertDir}
+	if reg.CertDir == "" {
+		sys.DockerInsecureSkipTLSVerify = types.OptionalBoolTrue
+	}
+	if reg.Username != "" {
+		sys.DockerAuthConfig = &types.DockerAuthConfig{Username: reg.Username, Password: reg.Password}
+	}
+	return sys
+}
+
+// seed copies src (a c/image reference such as "oci-archive:testdata/busybox.oci.tar") to
+// reg as repo (e.g. "lib/busybox:1") with c/image, and returns the manifest digest there.
+func seed(t testing.TB, reg *testregistry.Registry, src, repo string) digest.Digest {
+	t.Helper()
+	return seedWith(t, reg, src, repo, copy.CopySystemImage)
+}
+
+func seedWith(t testing.TB, reg *testregistry.Registry, src, repo string, sel copy.ImageListSelection) digest.Digest {
+	t.Helper()
+	srcRef, err := alltransports.ParseImageName(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	destRef, err := alltransports.ParseImageName("docker://" + reg.Host + "/" + repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, err := signature.NewPolicyFromBytes([]byte(testPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := signature.NewPolicyContext(policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = pc.Destroy() }()
+	raw, err := copy.Image(context.Background(), pc, destRef, srcRef, &copy.Options{
+		DestinationCtx: seedContext(reg), ImageListSelection: sel,
+	})
+	if err != nil {
+		t.Fatalf("seeding %s with %s: %v", repo, src, err)
+	}
+	d, err := manifest.Digest(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// useRegistries writes the registries.conf of rt (before anything reads it: c/image caches
+// it by path): hosts are marked insecure when plain HTTP, search lists the unqualified-search
+// registries, mode is the short-name mode and extra is appended as it is.
+func useRegistries(t testing.TB, rt *Runtime, search []string, mode, extra string, insecure ...string) {
+	t.Helper()
+	var b strings.Builder
+	quoted := make([]string, len(search))
+	for k, s := range search {
+		quoted[k] = fmt.Sprintf("%q", s)
+	}
+	fmt.Fprintf(&b, "unqualified-search-registries = [%s]\nshort-name-mode = %q\n", strings.Join(quoted, ", "), mode)
+	for _, h := range insecure {
+		fmt.Fprintf(&b, "[[registry]]\nlocation = %q\ninsecure = true\n", h)
+	}
+	b.WriteString(extra)
+	writeFile(t, rt.sys.SystemRegistriesConfPath, b.String())
+}
+
+// newPullRuntime is newTestRuntime whose registries.conf marks the given plain-HTTP hosts
+// insecure, with no search registries.
+func newPullRuntime(t testing.TB, insecure ...string) (*Runtime, *recorder) {
+	t.Helper()
+	rt, rec := newTestRuntime(t)
+	useRegistries(t, rt, nil, "permissive", "", insecure...)
+	return rt, rec
+}
+
+// noRetries is RegistryOptions with retries off.
+func noRetries() RegistryOptions {
+	zero := uint(0)
+	return RegistryOptions{MaxRetries: &zero}
+}
