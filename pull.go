@@ -433,7 +433,7 @@ func (r *Runtime) pullAllTags(ctx context.Context, name string, policy PullPolic
 
 // pullTags lists the tags of repo and pulls each.
 func (r *Runtime) pullTags(ctx context.Context, repo reference.Named, policy PullPolicy, sys *types.SystemContext, o *PullOptions) ([]*Image, error) {
-	ref, err := docker.NewReference(repo)
+	ref, err := docker.NewReference(reference.TagNameOnly(repo)) // the tag is not used for listing
 	if err != nil {
 		return nil, errors.Wrapf(err, "reference %s", repo)
 	}

@@ -1,9 +1,14 @@
 package image
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"github.com/sirupsen/logrus"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -123,4 +128,50 @@ func newPullRuntime(t testing.TB, insecure ...string) (*Runtime, *recorder) {
 func noRetries() RegistryOptions {
 	zero := uint(0)
 	return RegistryOptions{MaxRetries: &zero}
+}
+
+// captureLogs sends logrus's output to a buffer at debug level until the test ends.
+func captureLogs(t testing.TB) *syncBuffer {
+	t.Helper()
+	buf := &syncBuffer{}
+	out, level := logrus.StandardLogger().Out, logrus.GetLevel()
+	logrus.SetOutput(buf)
+	logrus.SetLevel(logrus.DebugLevel)
+	t.Cleanup(func() { logrus.SetOutput(out); logrus.SetLevel(level) })
+	return buf
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex // guards buf
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// layerDigest is the compressed digest of the image's only layer in the registry, as skopeo
+// recorded it.
+func layerDigest(t testing.TB, f facts) string {
+	t.Helper()
+	raw, err := os.ReadFile(testdataPath(strings.TrimSuffix(f.Names[0][len("localhost/"):], ":latest") + ".facts.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var layers struct {
+		Gzip []string `json:"registry_layer_digests_gzip"`
+	}
+	if err := json.Unmarshal(raw, &layers); err != nil || len(layers.Gzip) != 1 {
+		t.Fatalf("registry layer digests of %v: %v %v", f.Names, layers.Gzip, err)
+	}
+	return layers.Gzip[0]
 }
