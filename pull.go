@@ -324,7 +324,7 @@ func (r *Runtime) pullCandidate(ctx context.Context, named reference.Named, loca
 		return err
 	})
 	if err != nil {
-		return nil, errors.Wrapf(err, "%s", named)
+		return nil, err // c/image's errors name the reference
 	}
 	if local != nil && hasDigest(local, remote.String()) {
 		logrus.Debugf("local image %s of %s is up to date (%s)", local.ID(), named, remote)
