@@ -177,8 +177,12 @@ func (r *Runtime) pull(ctx context.Context, name string, policy PullPolicy, o *P
 	ref, err := alltransports.ParseImageName(name)
 	if err != nil || ref.Transport().Name() == docker.Transport.Name() {
 		dockerName := name
-		if err == nil {
-			dockerName = ref.DockerReference().String()
+		if err == nil { // docker://NAME: NAME is normalized (docker.io), never searched
+			named, err := reference.ParseNormalizedNamed(strings.TrimPrefix(name[len(docker.Transport.Name())+1:], "//"))
+			if err != nil {
+				return nil, invalidName(name, err)
+			}
+			dockerName = named.String()
 		}
 		if o.AllTags {
 			return r.pullAllTags(ctx, dockerName, policy, sys, o)

@@ -13,7 +13,6 @@ import (
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
 	"github.com/seed-1e5c3c91/image/internal/testregistry"
-	"go.podman.io/image/v5/copy"
 )
 
 // TestPullFaults pulls busybox through the fault proxy: transient faults are retried and
@@ -207,7 +206,9 @@ func twoPlatformLayout(t *testing.T, reg *testregistry.Registry) string {
 	top := imgspecv1.Index{Versioned: index.Versioned, Manifests: []imgspecv1.Descriptor{inner}}
 	writeJSON(t, filepath.Join(dir, "index.json"), top)
 	writeFile(t, filepath.Join(dir, "oci-layout"), `{"imageLayoutVersion":"1.0.0"}`)
-	seedWith(t, reg, "oci:"+dir, "multi:1", copy.CopyAllImages)
+	if _, err := reg.Put(context.Background(), "oci:"+dir, "multi:1", true); err != nil {
+		t.Fatal(err)
+	}
 	return m.Config.Digest.Encoded()
 }
 

@@ -256,6 +256,10 @@ func TestPullAllTags(t *testing.T) {
 	if ev := rec.take(); len(ev) != 2 {
 		t.Errorf("events %+v, want two pulls", ev)
 	}
+	images, err = rt.Pull(context.Background(), "docker://"+reg.Host+"/lib/all", PullAlways, &PullOptions{AllTags: true})
+	if err != nil || fmt.Sprint(namesOf(images)) != fmt.Sprint(want) {
+		t.Errorf("docker:// all tags: %v, %v", namesOf(images), err)
+	}
 	for _, bad := range []string{reg.Host + "/lib/all:a", "oci-archive:testdata/tiny.oci.tar"} {
 		if _, err := rt.Pull(context.Background(), bad, PullAlways, &PullOptions{AllTags: true}); !errors.Is(err, ErrAllTags) {
 			t.Errorf("all tags of %s: %v, want ErrAllTags", bad, err)

@@ -13,11 +13,6 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	"github.com/seed-1e5c3c91/image/internal/testregistry"
-	"go.podman.io/image/v5/copy"
-	"go.podman.io/image/v5/manifest"
-	"go.podman.io/image/v5/signature"
-	"go.podman.io/image/v5/transports/alltransports"
-	"go.podman.io/image/v5/types"
 )
 
 // startRegistry starts a test registry (nil: plain HTTP) closed at cleanup.
@@ -46,51 +41,11 @@ func startProxy(t testing.TB, reg *testregistry.Registry) *testregistry.Proxy {
 	return p
 }
 
-// seedContext is the system context the tests use to write to reg directly.
-func seedContext(reg *testregistry.Registry) *types.SystemContext {
-	sys := &types.SystemContext{DockerCertPath: reg.CertDir}
-	if reg.CertDir == "" {
-		sys.DockerInsecureSkipTLSVerify = types.OptionalBoolTrue
-	}
-	if reg.Username != "" {
-		sys.DockerAuthConfig = &types.DockerAuthConfig{Username: reg.Username, Password: reg.Password}
-	}
-	return sys
-}
-
 // seed copies src (a c/image reference such as "oci-archive:testdata/busybox.oci.tar") to
-// reg as repo (e.g. "lib/busybox:1") with c/image, and returns the manifest digest there.
+// reg as repo (e.g. "lib/busybox:1") and returns the manifest digest there.
 func seed(t testing.TB, reg *testregistry.Registry, src, repo string) digest.Digest {
 	t.Helper()
-	return seedWith(t, reg, src, repo, copy.CopySystemImage)
-}
-
-func seedWith(t testing.TB, reg *testregistry.Registry, src, repo string, sel copy.ImageListSelection) digest.Digest {
-	t.Helper()
-	srcRef, err := alltransports.ParseImageName(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	destRef, err := alltransports.ParseImageName("docker://" + reg.Host + "/" + repo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	policy, err := signature.NewPolicyFromBytes([]byte(testPolicy))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, err := signature.NewPolicyContext(policy)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = pc.Destroy() }()
-	raw, err := copy.Image(context.Background(), pc, destRef, srcRef, &copy.Options{
-		DestinationCtx: seedContext(reg), ImageListSelection: sel,
-	})
-	if err != nil {
-		t.Fatalf("seeding %s with %s: %v", repo, src, err)
-	}
-	d, err := manifest.Digest(raw)
+	d, err := reg.Put(context.Background(), src, repo, false)
 	if err != nil {
 		t.Fatal(err)
 	}
