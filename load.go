@@ -9,14 +9,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/pkg/errors"
 	"github.com/sirupsen/logrus"
-	"go.podman.io/image/v5/copy"
 	dockerarchive "go.podman.io/image/v5/docker/archive"
 	"go.podman.io/image/v5/manifest"
 	"go.podman.io/image/v5/pkg/compression"
@@ -281,64 +278,6 @@ func reversed(list []string) []string {
 		out[len(list)-1-k] = v
 	}
 	return out
-}
-
-// copyImage copies src into the store through c/image, with its progress lines to report
-// when that is not nil. If the copy fails, the error names
-// the blobs being copied then, and the layers the copy committed before failing are removed
-// again, so the store is left as it was.
-func (r *Runtime) copyImage(ctx context.Context, pc *signature.PolicyContext, dest, src types.ImageReference, report io.Writer) error {
-	before, err := r.layerIDs()
-	if err != nil {
-		return err
-	}
-	sys := r.systemContext()
-	watch := watchBlobs()
-	_, err = copy.Image(ctx, pc, dest, src, &copy.Options{SourceCtx: sys, DestinationCtx: sys,
-		Progress: watch.events, ProgressInterval: time.Hour, ReportWriter: report})
-	if open := watch.stop(); err != nil && len(open) > 0 {
-		err = errors.Wrapf(err, "copying blob %s", strings.Join(open, ", "))
-	}
-	if err != nil {
-		if cerr := r.removeNewOrphans(before); cerr != nil {
-			logrus.Debugf("cleaning up after failed copy: %v", cerr)
-			return stderrors.Join(err, cerr)
-		}
-	}
-	return err
-}
-
-// blobWatch follows c/image's progress events to know which blobs a copy has started and
-// not finished: c/image's errors do not always say which blob failed.
-type blobWatch struct {
-	events chan types.ProgressProperties
-	// open is the digests started and not done, in start order; final once done is closed.
-	open []string
-	done chan struct{}
-}
-
-func watchBlobs() *blobWatch {
-	w := &blobWatch{events: make(chan types.ProgressProperties), done: make(chan struct{})}
-	go func() {
-		defer close(w.done)
-		for p := range w.events {
-			d := p.Artifact.Digest.String()
-			switch p.Event {
-			case types.ProgressEventNewArtifact:
-				w.open = append(w.open, d)
-			case types.ProgressEventDone, types.ProgressEventSkipped:
-				w.open = slices.DeleteFunc(w.open, func(o string) bool { return o == d })
-			}
-		}
-	}()
-	return w
-}
-
-// stop ends the watch (after the copy returned) and returns the blobs left open.
-func (w *blobWatch) stop() []string {
-	close(w.events)
-	<-w.done
-	return w.open
 }
 
 // owners returns the names of names that an image other than id holds now.

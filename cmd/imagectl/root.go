@@ -54,6 +54,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newSaveCommand(g),
 		newDemoCommand(g),
 		newImportCommand(g),
+		newPullCommand(g),
 	)
 	return cmd
 }
