@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +12,8 @@ import (
 	"time"
 
 	"go.podman.io/storage"
+
+	"github.com/seed-1e5c3c91/image/internal/storeclone"
 )
 
 // The scale benchmarks run on stores made by the generator bench/nstore (written through
@@ -279,7 +279,7 @@ func scaleDestructive(ctx context.Context, b *testing.B, op scaleOp, s scaleStor
 		if err := os.RemoveAll(dst); err != nil {
 			b.Fatal(err)
 		}
-		if err := cloneScaleStore(s.root, dst); err != nil {
+		if err := storeclone.Clone(s.root, dst); err != nil {
 			b.Fatal(err)
 		}
 		st := openScaleStore(b, filepath.Join(dst, "root"), filepath.Join(dst, "run"))
@@ -298,84 +298,4 @@ func scaleDestructive(ctx context.Context, b *testing.B, op scaleOp, s scaleStor
 		}
 		b.StartTimer()
 	}
-}
-
-// cloneScaleStore copies the store R/root + R/run of src to dst cheaply: the files c/storage
-// only ever creates, replaces (write to a temp file, rename) or deletes are hard-linked; lock
-// files (written in place) and everything else outside the vfs driver's directories are
-// copied, but for podman's database (root/libpod), which names the store's own paths. The
-// copy can then be changed without touching src. It is bench/nstore -clone, for the
-// benchmarks.
-func cloneScaleStore(src, dst string) error {
-	for _, sub := range []string{"root", "run"} {
-		base := filepath.Join(src, sub)
-		err := filepath.WalkDir(base, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			rel, err := filepath.Rel(base, path)
-			if err != nil {
-				return err
-			}
-			to := filepath.Join(dst, sub, rel)
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
-			switch {
-			case d.IsDir() && sub == "root" && rel == "libpod":
-				// podman's database names its store's paths: a copy would not open
-				return fs.SkipDir
-			case d.IsDir():
-				if err := os.MkdirAll(to, 0o700); err != nil {
-					return err
-				}
-				return os.Chmod(to, info.Mode().Perm()|info.Mode()&(fs.ModeSticky|fs.ModeSetgid|fs.ModeSetuid))
-			case d.Type()&fs.ModeSymlink != 0:
-				target, err := os.Readlink(path)
-				if err != nil {
-					return err
-				}
-				return os.Symlink(target, to)
-			case sub == "root" && scaleLinkable(rel):
-				return os.Link(path, to)
-			case d.Type().IsRegular():
-				return copyScaleFile(path, to, info.Mode())
-			default:
-				return nil // sockets, fifos: nothing c/storage needs
-			}
-		})
-		if err != nil {
-			return fmt.Errorf("copying store %s to %s: %w", src, dst, err)
-		}
-	}
-	return nil
-}
-
-// scaleLinkable reports whether a file of the graph root (path relative to it) may be shared by
-// a hard link: a file of the vfs driver's directories other than a lock.
-func scaleLinkable(rel string) bool {
-	top, _, _ := strings.Cut(rel, string(filepath.Separator))
-	switch top {
-	case "vfs", "vfs-images", "vfs-layers":
-		return !strings.HasSuffix(rel, ".lock")
-	}
-	return false
-}
-
-func copyScaleFile(from, to string, mode fs.FileMode) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode.Perm())
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
