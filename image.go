@@ -137,8 +137,18 @@ func (i *Image) RepoDigests() ([]string, error) {
 }
 
 // Size returns the bytes the image takes in the store: its layers (uncompressed) plus its
-// stored metadata (config, manifest, signatures), as podman reports it.
+// stored metadata (config, manifest, signatures), as podman reports it. An Image from
+// ListImages answers from that call's snapshot of the store (what c/storage's ImageSize
+// would say, without asking the store once per image); any other Image asks the store.
 func (i *Image) Size() (int64, error) {
+	i.mu.Lock()
+	g, snap := i.graph, i.snap
+	i.mu.Unlock()
+	if g != nil {
+		if size, ok := g.imageSize(snap); ok {
+			return size, nil
+		}
+	}
 	size, err := i.runtime.store.ImageSize(i.ID())
 	if err != nil {
 		return 0, errors.Wrapf(err, "computing size of image %s", i.ID())
