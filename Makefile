@@ -4,7 +4,7 @@ GO ?= go
 GOFLAGS_TAGS := -tags "$(TAGS)"
 BIN := bin/imagectl
 
-.PHONY: all build test demo lint bench bench-tools bench-stores bench-compare clean
+.PHONY: all build test demo lint bench bench-tools bench-stores bench-compare bench-load-save clean
 
 all: build
 
@@ -60,9 +60,17 @@ bench: bench-tools
 	$(BENCH_ENV) $(GO) test $(GOFLAGS_TAGS) -run '^$$' $(BENCHFLAGS) -benchmem -timeout 0 ./...
 
 # imagectl next to podman 4.3 (and the floor program) on the same stores, interleaved,
-# medians; writes $(IMAGE_BENCH_DIR)/compare/ and the chart. Needs podman and hyperfine.
+# medians; writes $(IMAGE_BENCH_DIR)/compare-DATE/ (summary.md, chart.svg); then the
+# big100 load/save/import comparison (bench-load-save). Needs podman, buildah, hyperfine, jq,
+# busybox-static and GNU time (see BENCHMARKS.md).
 bench-compare: bench-stores
 	IMAGE_BENCH_SIZES="$(IMAGE_BENCH_SIZES)" bench/compare.sh $(IMAGE_BENCH_DIR)
+	$(MAKE) --no-print-directory bench-load-save
+
+# load, save (docker-archive, oci-archive) and import of big100, imagectl vs podman vs the
+# floor, interleaved, medians of RUNS (5), with peak memory; in $(IMAGE_BENCH_DIR) (or /var/tmp).
+bench-load-save: bench-tools
+	SCRATCH="$(or $(IMAGE_BENCH_DIR),/var/tmp)" bench/load-save.sh
 
 clean:
 	rm -rf bin

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +12,8 @@ import (
 	"time"
 
 	"go.podman.io/storage"
+
+	"github.com/seed-1e5c3c91/image/internal/storeclone"
 )
 
 // The scale benchmarks run on stores made by the generator bench/nstore (written through
@@ -30,7 +30,8 @@ import (
 // IMAGE_BENCH_SIZES ("500 2000 5000" by default; spaces or commas) chooses the N. Every operation starts from a
 // fresh Runtime (an empty config cache, as a new imagectl process has) over a store opened
 // once; the destructive ones (RemoveChain, Prune*) run on a copy of the store made before each
-// iteration, outside the timer.
+// iteration, outside the timer, and report floor-ns/op: c/storage alone deleting the same
+// images from another copy.
 
 const (
 	scaleChain = 51  // chain images: chain-top and its 50 untagged ancestors
@@ -120,9 +121,12 @@ type scaleOp struct {
 	name string
 	// minN skips the op on smaller stores.
 	minN int
-	// destructive ops get a fresh copy of the store before each iteration.
-	destructive bool
-	run         func(ctx context.Context, b *testing.B, rt *Runtime, s scaleStore)
+	// run is a read-only operation.
+	run func(ctx context.Context, b *testing.B, rt *Runtime, s scaleStore)
+	// remove, set instead of run, changes the store: it runs on a fresh copy of the store per
+	// iteration and returns the IDs of the images it removed, in the order it removed them,
+	// which c/storage alone then deletes from another copy (the floor-ns/op metric).
+	remove func(ctx context.Context, b *testing.B, rt *Runtime, s scaleStore) []string
 }
 
 var scaleOps = []scaleOp{
@@ -193,31 +197,37 @@ var scaleOps = []scaleOp{
 			b.Fatalf("%d images with a parent, %d children; want %d each", parents, children, scaleChain-1)
 		}
 	}},
-	{name: "RemoveChain", destructive: true, run: func(ctx context.Context, b *testing.B, rt *Runtime, s scaleStore) {
+	{name: "RemoveChain", remove: func(ctx context.Context, b *testing.B, rt *Runtime, s scaleStore) []string {
 		reports, err := rt.RemoveImages(ctx, []string{"localhost/chain-top:latest"}, nil)
-		removed := 0
+		var removed []string
 		for _, r := range reports {
 			if r.Removed {
-				removed++
+				removed = append(removed, r.ID)
 			}
 		}
-		if err != nil || removed != scaleChain {
-			b.Fatalf("RemoveImages chain-top: %d images removed, want %d (%v)", removed, scaleChain, err)
+		if err != nil || len(removed) != scaleChain {
+			b.Fatalf("RemoveImages chain-top: %d images removed, want %d (%v)", len(removed), scaleChain, err)
 		}
+		return removed
 	}},
-	{name: "Prune100", minN: 250, destructive: true, run: func(ctx context.Context, b *testing.B, rt *Runtime, s scaleStore) {
-		scalePrune(ctx, b, rt, 250) // app images 0..249 hold 100 dangling ones
+	{name: "Prune100", minN: 250, remove: func(ctx context.Context, b *testing.B, rt *Runtime, s scaleStore) []string {
+		return scalePrune(ctx, b, rt, 250) // app images 0..249 hold 100 dangling ones
 	}},
-	{name: "Prune1000", minN: 2500, destructive: true, run: func(ctx context.Context, b *testing.B, rt *Runtime, s scaleStore) {
-		scalePrune(ctx, b, rt, 2500) // app images 0..2499 hold 1,000 dangling ones
+	{name: "Prune1000", minN: 2500, remove: func(ctx context.Context, b *testing.B, rt *Runtime, s scaleStore) []string {
+		return scalePrune(ctx, b, rt, 2500) // app images 0..2499 hold 1,000 dangling ones
 	}},
 }
 
-func scalePrune(ctx context.Context, b *testing.B, rt *Runtime, apps int) {
+func scalePrune(ctx context.Context, b *testing.B, rt *Runtime, apps int) []string {
 	reports, err := rt.Prune(ctx, &PruneOptions{Filters: []string{untilFilter(apps)}})
 	if err != nil || len(reports) != danglingAmong(apps) {
 		b.Fatalf("Prune %s: %d reports, want %d (%v)", untilFilter(apps), len(reports), danglingAmong(apps), err)
 	}
+	ids := make([]string, 0, len(reports))
+	for _, r := range reports {
+		ids = append(ids, r.ID)
+	}
+	return ids
 }
 
 // BenchmarkScale runs each operation on the stores of every size: the names are
@@ -245,7 +255,7 @@ func BenchmarkScale(b *testing.B) {
 				}
 				ran = true
 				b.Run(fmt.Sprintf("N=%d", s.n), func(b *testing.B) {
-					if op.destructive {
+					if op.remove != nil {
 						scaleDestructive(ctx, b, op, s)
 						return
 					}
@@ -269,113 +279,56 @@ func BenchmarkScale(b *testing.B) {
 	}
 }
 
-// scaleDestructive runs op on a fresh copy of the store per iteration; copying, opening and
-// closing the copy are not timed.
+// scaleDestructive runs op on a fresh copy of the store per iteration, then deletes the same
+// images in the same order through c/storage alone (DeleteImage, with their layers) from
+// another fresh copy: the writes any implementation makes, reported as floor-ns/op. Copying,
+// opening and closing the copies are not timed.
 func scaleDestructive(ctx context.Context, b *testing.B, op scaleOp, s scaleStore) {
 	b.ReportAllocs()
+	var floor time.Duration
 	for i := range b.N {
 		b.StopTimer()
-		dst := filepath.Join(filepath.Dir(s.root), fmt.Sprintf(".bench-copy-s%d-%d", s.n, i))
-		if err := os.RemoveAll(dst); err != nil {
-			b.Fatal(err)
-		}
-		if err := cloneScaleStore(s.root, dst); err != nil {
-			b.Fatal(err)
-		}
-		st := openScaleStore(b, filepath.Join(dst, "root"), filepath.Join(dst, "run"))
+		st, done := scaleCopy(b, s, i)
 		rt, err := NewRuntime(st, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		op.run(ctx, b, rt, s)
+		ids := op.remove(ctx, b, rt, s)
 		b.StopTimer()
+		done()
+		st, done = scaleCopy(b, s, i)
+		start := time.Now()
+		for _, id := range ids {
+			if _, err := st.DeleteImage(id, true); err != nil {
+				b.Fatalf("floor: deleting image %s: %v", id, err)
+			}
+		}
+		floor += time.Since(start)
+		done()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(floor.Nanoseconds())/float64(b.N), "floor-ns/op")
+}
+
+// scaleCopy opens a fresh copy of the store s (internal/storeclone, next to it); done closes
+// and removes it.
+func scaleCopy(b *testing.B, s scaleStore, i int) (storage.Store, func()) {
+	b.Helper()
+	dst := filepath.Join(filepath.Dir(s.root), fmt.Sprintf(".bench-copy-s%d-%d", s.n, i))
+	if err := os.RemoveAll(dst); err != nil {
+		b.Fatal(err)
+	}
+	if err := storeclone.Clone(s.root, dst); err != nil {
+		b.Fatal(err)
+	}
+	st := openScaleStore(b, filepath.Join(dst, "root"), filepath.Join(dst, "run"))
+	return st, func() {
 		if _, err := st.Shutdown(true); err != nil {
 			b.Fatal(err)
 		}
 		if err := os.RemoveAll(dst); err != nil {
 			b.Fatal(err)
 		}
-		b.StartTimer()
 	}
-}
-
-// cloneScaleStore copies the store R/root + R/run of src to dst cheaply: the files c/storage
-// only ever creates, replaces (write to a temp file, rename) or deletes are hard-linked; lock
-// files (written in place) and everything else outside the vfs driver's directories are
-// copied, but for podman's database (root/libpod), which names the store's own paths. The
-// copy can then be changed without touching src. It is bench/nstore -clone, for the
-// benchmarks.
-func cloneScaleStore(src, dst string) error {
-	for _, sub := range []string{"root", "run"} {
-		base := filepath.Join(src, sub)
-		err := filepath.WalkDir(base, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			rel, err := filepath.Rel(base, path)
-			if err != nil {
-				return err
-			}
-			to := filepath.Join(dst, sub, rel)
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
-			switch {
-			case d.IsDir() && sub == "root" && rel == "libpod":
-				// podman's database names its store's paths: a copy would not open
-				return fs.SkipDir
-			case d.IsDir():
-				if err := os.MkdirAll(to, 0o700); err != nil {
-					return err
-				}
-				return os.Chmod(to, info.Mode().Perm()|info.Mode()&(fs.ModeSticky|fs.ModeSetgid|fs.ModeSetuid))
-			case d.Type()&fs.ModeSymlink != 0:
-				target, err := os.Readlink(path)
-				if err != nil {
-					return err
-				}
-				return os.Symlink(target, to)
-			case sub == "root" && scaleLinkable(rel):
-				return os.Link(path, to)
-			case d.Type().IsRegular():
-				return copyScaleFile(path, to, info.Mode())
-			default:
-				return nil // sockets, fifos: nothing c/storage needs
-			}
-		})
-		if err != nil {
-			return fmt.Errorf("copying store %s to %s: %w", src, dst, err)
-		}
-	}
-	return nil
-}
-
-// scaleLinkable reports whether a file of the graph root (path relative to it) may be shared by
-// a hard link: a file of the vfs driver's directories other than a lock.
-func scaleLinkable(rel string) bool {
-	top, _, _ := strings.Cut(rel, string(filepath.Separator))
-	switch top {
-	case "vfs", "vfs-images", "vfs-layers":
-		return !strings.HasSuffix(rel, ".lock")
-	}
-	return false
-}
-
-func copyScaleFile(from, to string, mode fs.FileMode) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode.Perm())
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

@@ -3,8 +3,6 @@ package image
 import (
 	"context"
 	"time"
-
-	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // HistoryEntry is one step of an image's history, as History reports it.
@@ -47,7 +45,9 @@ func (i *Image) History(ctx context.Context) ([]HistoryEntry, error) {
 	chain := g.layerChain(img.TopLayer())
 	entries := make([]HistoryEntry, len(cfg.History))
 	layers := 0 // layers created by the steps so far
+	key := ""   // historyKey of the steps so far
 	for k, h := range cfg.History {
+		key = historyKeyStep(key, h)
 		e := HistoryEntry{Created: h.Created, CreatedBy: h.CreatedBy, Comment: h.Comment, EmptyLayer: h.EmptyLayer}
 		if !h.EmptyLayer {
 			layers++
@@ -60,7 +60,7 @@ func (i *Image) History(ctx context.Context) ([]HistoryEntry, error) {
 			if layers > 0 {
 				top = chain[layers-1]
 			}
-			at, err := g.imageAt(ctx, top, cfg.History[:k+1])
+			at, err := g.imageAt(ctx, top, key)
 			if err != nil {
 				return nil, err
 			}
@@ -76,10 +76,10 @@ func (i *Image) History(ctx context.Context) ([]HistoryEntry, error) {
 	return entries, nil
 }
 
-// imageAt returns the image whose top layer is top ("" for none) and whose history is hist,
-// the one with the lowest ID when several are, or nil.
-func (g *graph) imageAt(ctx context.Context, top string, hist []imgspecv1.History) (*Image, error) {
-	found, err := g.withHistory(ctx, top, historyKey(hist))
+// imageAt returns the image whose top layer is top ("" for none) and whose history has the
+// historyKey key, the one with the lowest ID when several are, or nil.
+func (g *graph) imageAt(ctx context.Context, top, key string) (*Image, error) {
+	found, err := g.withHistory(ctx, top, key)
 	if err != nil || len(found) == 0 {
 		return nil, err
 	}

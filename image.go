@@ -35,11 +35,27 @@ type Image struct {
 	manifestType string
 }
 
-// imageConfig is an image config decoded both as OCI and as Docker, for the fields only
-// Docker's format has.
+// imageConfig is an image config decoded both as OCI and, for the few fields only Docker's
+// format has, as dockerExtras.
 type imageConfig struct {
 	oci    imgspecv1.Image
-	docker manifest.Schema2V1Image
+	docker dockerExtras
+}
+
+// dockerExtras are the fields of a Docker config that the OCI form lacks and Inspect reports,
+// with manifest.Schema2V1Image's JSON names. Decoding only these (not the whole Docker form
+// again, history and all) halves the cost of reading a config, which questions about the
+// whole store (parents, children) do once per image.
+type dockerExtras struct {
+	Comment         string            `json:"comment,omitempty"`
+	ContainerConfig dockerHealthOnly  `json:"container_config"`
+	DockerVersion   string            `json:"docker_version,omitempty"`
+	Config          *dockerHealthOnly `json:"config,omitempty"`
+}
+
+// dockerHealthOnly is the Healthcheck of a manifest.Schema2Config.
+type dockerHealthOnly struct {
+	Healthcheck *manifest.Schema2HealthConfig `json:",omitempty"`
 }
 
 func (r *Runtime) newImage(s *storage.Image) *Image {
@@ -137,8 +153,18 @@ func (i *Image) RepoDigests() ([]string, error) {
 }
 
 // Size returns the bytes the image takes in the store: its layers (uncompressed) plus its
-// stored metadata (config, manifest, signatures), as podman reports it.
+// stored metadata (config, manifest, signatures), as podman reports it. An Image from
+// ListImages answers from that call's snapshot of the store (what c/storage's ImageSize
+// would say, without asking the store once per image); any other Image asks the store.
 func (i *Image) Size() (int64, error) {
+	i.mu.Lock()
+	g, snap := i.graph, i.snap
+	i.mu.Unlock()
+	if g != nil {
+		if size, ok := g.imageSize(snap); ok {
+			return size, nil
+		}
+	}
 	size, err := i.runtime.store.ImageSize(i.ID())
 	if err != nil {
 		return 0, errors.Wrapf(err, "computing size of image %s", i.ID())

@@ -27,6 +27,9 @@ type graph struct {
 	layerChildren map[string][]string
 	// layerSize maps a layer ID to its uncompressed size (-1 when c/storage does not know it).
 	layerSize map[string]int64
+	// layerNoDigest holds the layers without an uncompressed digest, whose recorded size
+	// c/storage does not trust (ImageSize computes theirs from the files).
+	layerNoDigest map[string]bool
 
 	mu sync.Mutex // guards historyIndex and parentOf
 	// historyIndex maps a top layer ID ("" for images without layers) to the images on it
@@ -65,6 +68,7 @@ func (r *Runtime) indexGraph(storageImages []storage.Image, layers []storage.Lay
 		layerParent:   make(map[string]string, len(layers)),
 		layerChildren: make(map[string][]string, len(layers)),
 		layerSize:     make(map[string]int64, len(layers)),
+		layerNoDigest: map[string]bool{},
 		historyIndex:  map[string]map[string][]*Image{},
 		parentOf:      map[string]*Image{},
 	}
@@ -83,6 +87,9 @@ func (r *Runtime) indexGraph(storageImages []storage.Image, layers []storage.Lay
 		l := &layers[i]
 		g.layerParent[l.ID] = l.Parent
 		g.layerSize[l.ID] = l.UncompressedSize
+		if l.UncompressedDigest == "" {
+			g.layerNoDigest[l.ID] = true
+		}
 		if l.Parent != "" {
 			g.layerChildren[l.Parent] = append(g.layerChildren[l.Parent], l.ID)
 		}
@@ -132,6 +139,36 @@ func (g *graph) layerChain(top string) []string {
 		chain[a], chain[b] = chain[b], chain[a]
 	}
 	return chain
+}
+
+// imageSize returns what c/storage's ImageSize says of img, computed from the snapshot: the
+// recorded uncompressed sizes of its layers plus the sizes of its big data items (config,
+// manifests, signatures). It reports false when the snapshot cannot tell (a layer missing or
+// of unknown size, mapped top layers, a big data item without a recorded size): ask the store.
+func (g *graph) imageSize(img *storage.Image) (int64, bool) {
+	if len(img.MappedTopLayers) > 0 {
+		return 0, false
+	}
+	var size int64
+	steps := 0
+	for id := img.TopLayer; id != ""; id = g.layerParent[id] {
+		if steps++; steps > len(g.layerParent) {
+			return 0, false // a cycle: let c/storage say what it makes of it
+		}
+		n, ok := g.layerSize[id]
+		if !ok || n < 0 || g.layerNoDigest[id] {
+			return 0, false
+		}
+		size += n
+	}
+	for _, name := range img.BigDataNames {
+		n, ok := img.BigDataSizes[name]
+		if !ok || n < 0 {
+			return 0, false
+		}
+		size += n
+	}
+	return size, true
 }
 
 // layerIDs returns the IDs of every layer in the store now.

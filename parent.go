@@ -3,8 +3,8 @@ package image
 import (
 	"context"
 	"crypto/sha256"
-	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -220,17 +220,31 @@ func (g *graph) withHistory(ctx context.Context, layer, key string) ([]*Image, e
 	return idx[key], nil
 }
 
-// historyKey digests the fields sameHistoryEntry compares, for every entry of hist.
+// historyKey digests the fields sameHistoryEntry compares, for every entry of hist: the key
+// of an empty history is "", and each entry chains onto the key of the entries before it
+// (historyKeyStep), so the keys of every prefix of a history cost one pass.
 func historyKey(hist []imgspecv1.History) string {
-	h := sha256.New()
+	key := ""
 	for _, e := range hist {
-		created := ""
-		if e.Created != nil {
-			created = e.Created.UTC().Format(time.RFC3339Nano)
-		}
-		fmt.Fprintf(h, "%q %q %q %q %t\n", created, e.CreatedBy, e.Author, e.Comment, e.EmptyLayer)
+		key = historyKeyStep(key, e)
 	}
-	return string(h.Sum(nil))
+	return key
+}
+
+// historyKeyStep returns the key of a history whose entries before e have the key prev.
+func historyKeyStep(prev string, e imgspecv1.History) string {
+	buf := make([]byte, 0, len(prev)+len(e.CreatedBy)+len(e.Author)+len(e.Comment)+64)
+	buf = append(buf, prev...)
+	if e.Created != nil {
+		buf = e.Created.UTC().AppendFormat(buf, time.RFC3339Nano)
+	}
+	for _, f := range []string{e.CreatedBy, e.Author, e.Comment} {
+		buf = append(buf, ' ')
+		buf = strconv.AppendQuote(buf, f)
+	}
+	buf = strconv.AppendBool(append(buf, ' '), e.EmptyLayer)
+	sum := sha256.Sum256(buf)
+	return string(sum[:])
 }
 
 // isOneStepOn reports whether child is parent plus exactly one history entry, and that entry

@@ -152,3 +152,38 @@ func TestLoadWithoutPolicy(t *testing.T) {
 	}
 	assertUnchanged(t, rt, before)
 }
+
+// TestSizeFromSnapshot: the size of a listed image, computed from the listing's snapshot, is
+// what c/storage's ImageSize says, for layered images, config-only steps, images without
+// layers and a real archive; an image not from a listing asks the store.
+func TestSizeFromSnapshot(t *testing.T) {
+	rt, _, s := newSynthRuntime(t)
+	ctx := context.Background()
+	base := s.build(step{content: 3000, names: []string{"localhost/base:latest"}})
+	mid := s.build(step{parent: base, content: 1200})
+	s.build(step{parent: mid, names: []string{"localhost/config-only:latest"}})
+	s.build(step{names: []string{"localhost/nolayers:latest"}})
+	mustLoad(t, rt, "busybox.docker.tar")
+	images, err := rt.ListImages(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(images) != 5 {
+		t.Fatalf("%d images, want 5", len(images))
+	}
+	for _, img := range images {
+		t.Run(img.ID()[:12], func(t *testing.T) {
+			want, err := rt.store.ImageSize(img.ID())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := img.Size(); err != nil || got != want {
+				t.Errorf("listed image: Size %d (%v), c/storage says %d", got, err, want)
+			}
+			looked := mustLookup(t, rt, img.ID())
+			if got, err := looked.Size(); err != nil || got != want {
+				t.Errorf("looked-up image: Size %d (%v), c/storage says %d", got, err, want)
+			}
+		})
+	}
+}

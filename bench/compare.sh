@@ -12,6 +12,7 @@
 #   OPS="images images-a tree history history-deep rm prune100 prune1000"
 #   TOOLS="floor imagectl podman"
 #   OUT=DIR/compare-<date>
+#   IMAGECTL=bin/imagectl  the binary measured
 #
 # Operations (the floor program runs once per N and round, as "floor"):
 #   images, images-a      `images`, `images -a`
@@ -37,7 +38,7 @@ CAP_S=${CAP_S:-120}
 OPS=${OPS:-images images-a tree history history-deep rm prune100 prune1000}
 TOOLS=${TOOLS:-floor imagectl podman}
 OUT=${OUT:-$DIR/compare-$(date +%Y%m%d-%H%M%S)}
-IMAGECTL=$HERE/bin/imagectl
+IMAGECTL=${IMAGECTL:-$HERE/bin/imagectl}
 NSTORE=$HERE/bin/bench/nstore
 FLOOR=$HERE/bin/bench/floor
 CHART=$HERE/bin/bench/chart

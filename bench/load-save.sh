@@ -1,83 +1,135 @@
 #!/usr/bin/env bash
-# load-save.sh: imagectl next to podman 4.3 for load, save and import of big100 (busybox plus
-# three layers: 48 MiB incompressible, 32 MiB text, 4,000 small files; built by
-# ../shared/bench/common.sh), on the same machine, same driver (vfs), same directory, runs
-# interleaved (podman, imagectl, floor, podman, imagectl, floor, ...), medians of $RUNS.
+# load-save.sh: imagectl next to podman 4.3 and the floor for load, save and import of big100
+# (busybox plus three layers: 48 MiB incompressible, 32 MiB text, 4,000 small files; built
+# by ../shared/bench/common.sh), on the same machine, same driver (vfs), same directory, runs
+# interleaved (the order of the tools alternates from one round to the next), medians of
+# $RUNS, wall time and peak memory (max RSS of the largest process, /usr/bin/time %M).
 #
-#   bench/load-save.sh            (needs podman, buildah, busybox-static: see .ci/run)
-#   RUNS=5 SCRATCH=/work/scratch SHARED_BENCH=../shared/bench
+#   bench/load-save.sh        (needs podman, buildah, busybox-static, jq, openssl, GNU time)
+#   RUNS=5 SCRATCH=/work/scratch/bench SHARED_BENCH=../shared/bench OUT=$SCRATCH/load-save-DATE
 #
-# The floor is ../shared/bench/floor-big100-vfs.sh: one SHA-256 pass per layer, each layer
-# laid out as vfs does it. Prints a markdown table of medians and ratios.
+# Floors (bench/floor-vfs.sh; their output dir is removed outside the timing):
+#   load:   one SHA-256 pass per layer of the docker-archive, each layer laid out as vfs does
+#           it (a copy of the parent's dir plus the layer's entries)
+#   import: one SHA-256 pass over the rootfs tarball and its entries laid out once
+# and, as "floor-rm", ../shared/bench/floor-big100-vfs.sh: the load floor that the issue's
+# "podman load took 1.09x the floor" was measured against; it times its own rm -rf as well.
+# Writes OUT/runs.tsv (round, op, tool, wall_s, maxrss_kib, exit) and OUT/summary.md (medians,
+# ratios); big100 is built once and cached in $SCRATCH/peers/images.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 SHARED=${SHARED_BENCH:-$repo/../shared/bench}
+[[ -d $SHARED ]] || SHARED=/work/shared/bench
 RUNS=${RUNS:-5}
-export TMPDIR=${SCRATCH:-/var/tmp}
+SCRATCH=${SCRATCH:-/var/tmp}
+OUT=${OUT:-$SCRATCH/load-save-$(date +%Y%m%d-%H%M%S)}
+export TMPDIR=$SCRATCH
 . "$SHARED/common.sh"
 peers_reexec_in_mount_ns "$@"
 peers_setup
 ensure_big_archive
 IMAGECTL=$repo/bin/imagectl
+FLOOR=$here/floor-vfs.sh
 [[ -x $IMAGECTL ]] || { echo "build imagectl first: make build" >&2; exit 1; }
+[[ -x /usr/bin/time ]] || { echo "load-save.sh needs GNU time (apt-get install time)" >&2; exit 1; }
 DA=$PEERS_IMAGES/big100.docker.tar
 OA=$PEERS_IMAGES/big100.oci.tar
 IMG=localhost/big100:latest
 W=$PEERS_ROOT/work
 OURS=$PEERS_ROOT/ours
-ic() {
-  "$IMAGECTL" --root "$OURS/root" --runroot "$OURS/run" --storage-driver vfs \
-    --signature-policy "$POLICY" --registries-conf "$PEERS_ROOT/registries.conf" "$@"
-}
+mkdir -p "$OUT"
+# imagectl on its own store next to podman's (an array: GNU time runs it)
+IC=("$IMAGECTL" --root "$OURS/root" --runroot "$OURS/run" --storage-driver vfs
+  --signature-policy "$POLICY" --registries-conf "$PEERS_ROOT/registries.conf")
 # A 100 MB rootfs tarball for import: big100's layers applied in order, tarred.
 mkdir -p "$W/layers" "$W/rootfs"
 tar -xf "$DA" -C "$W/layers"
-for l in $(jq -r '.[0].Layers[]' "$W/layers/manifest.json"); do tar -xf "$W/layers/$l" -C "$W/rootfs"; done
+mapfile -t LAYERS < <(jq -r '.[0].Layers[] | "'"$W/layers"'/" + .' "$W/layers/manifest.json")
+for l in "${LAYERS[@]}"; do tar -xf "$l" -C "$W/rootfs"; done
 tar -C "$W/rootfs" -cf "$W/rootfs.tar" .
 rm -rf "$W/rootfs"
-cat "$DA" "$OA" "$W/rootfs.tar" >/dev/null # page cache warm for every candidate
 
-TIMEFORMAT=%R
-declare -A times
-# timed NAME CMD...: run CMD once, append its wall time (s) to times[NAME].
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "host: $(uname -srm), $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+  echo "fs: $(df -T "$PEERS_ROOT" | awk 'NR==2 {print $2}') under $PEERS_ROOT"
+  echo "podman: $(podman --version)"
+  echo "imagectl: $(cd "$repo" && git describe --always --dirty 2>/dev/null || echo unknown)"
+  echo "inputs: $(stat -c '%n %s' "$DA" "$OA" "$W/rootfs.tar" | tr '\n' ';')"
+  echo "runs: $RUNS"
+} | tee "$OUT/machine.txt"
+cat "$DA" "$OA" "$W/rootfs.tar" "${LAYERS[@]}" >/dev/null # page cache warm for every candidate
+
+TSV=$OUT/runs.tsv
+printf 'round\top\ttool\twall_s\tmaxrss_kib\texit\n' > "$TSV"
+# timed ROUND OP TOOL CMD...: run CMD once under GNU time, append a row to runs.tsv.
 timed() {
-  local name=$1 t
-  shift
+  local r=$1 op=$2 tool=$3 rc=0
+  shift 3
   sync
-  t=$( { time "$@" >/dev/null 2>"$W/last.err"; } 2>&1 ) || { cat "$W/last.err" >&2; return 1; }
-  times[$name]+="$t "
+  /usr/bin/time -f '%e %M' -o "$W/time.out" "$@" >/dev/null 2>"$W/last.err" || rc=$?
+  read -r wall rss < <(tail -1 "$W/time.out")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$op" "$tool" "$wall" "$rss" "$rc" >> "$TSV"
+  log "round $r  $op  $tool  ${wall}s  $((rss / 1024)) MiB  exit $rc"
+  if (( rc != 0 )); then cat "$W/last.err" >&2; fi
 }
 fresh_podman() { podman rmi -a -f >/dev/null 2>&1 || true; }
 fresh_ours() { rm -rf "$OURS"; }
+floor_dir=$W/floor
+# one (op, tool) run with its untimed set-up
+run() {
+  local r=$1 op=$2 tool=$3
+  case $tool/$op in
+    podman/load-docker-archive) fresh_podman; timed "$r" "$op" podman podman load -q -i "$DA" ;;
+    imagectl/load-docker-archive) fresh_ours; timed "$r" "$op" imagectl "${IC[@]}" load -q -i "$DA" ;;
+    floor/load-docker-archive) rm -rf "$floor_dir"; timed "$r" "$op" floor "$FLOOR" "$floor_dir" "${LAYERS[@]}"; rm -rf "$floor_dir" ;;
+    floor-rm/load-docker-archive) timed "$r" "$op" floor-rm "$SHARED/floor-big100-vfs.sh" "$W/layers" "$W" ;;
+    podman/load-oci-archive) fresh_podman; timed "$r" "$op" podman podman load -q -i "$OA" ;;
+    imagectl/load-oci-archive) fresh_ours; timed "$r" "$op" imagectl "${IC[@]}" load -q -i "$OA" ;;
+    podman/save-docker-archive) rm -f "$W/out.p"; timed "$r" "$op" podman podman save --format docker-archive -o "$W/out.p" "$IMG"; rm -f "$W/out.p" ;;
+    imagectl/save-docker-archive) rm -f "$W/out.i"; timed "$r" "$op" imagectl "${IC[@]}" save --format docker-archive -o "$W/out.i" "$IMG"; rm -f "$W/out.i" ;;
+    podman/save-oci-archive) rm -f "$W/out.p"; timed "$r" "$op" podman podman save --format oci-archive -o "$W/out.p" "$IMG"; rm -f "$W/out.p" ;;
+    imagectl/save-oci-archive) rm -f "$W/out.i"; timed "$r" "$op" imagectl "${IC[@]}" save --format oci-archive -o "$W/out.i" "$IMG"; rm -f "$W/out.i" ;;
+    podman/import) fresh_podman; timed "$r" "$op" podman podman import "$W/rootfs.tar" localhost/imported:1 ;;
+    imagectl/import) fresh_ours; timed "$r" "$op" imagectl "${IC[@]}" import -q "$W/rootfs.tar" localhost/imported:1 ;;
+    floor/import) rm -rf "$floor_dir"; timed "$r" "$op" floor "$FLOOR" "$floor_dir" "$W/rootfs.tar"; rm -rf "$floor_dir" ;;
+  esac
+}
 
 for r in $(seq "$RUNS"); do
-  log "round $r of $RUNS"
-  fresh_podman; timed "podman load docker-archive" podman load -q -i "$DA"
-  fresh_ours; timed "imagectl load docker-archive" ic load -i "$DA"
-  timed "floor (hash + vfs layout)" "$SHARED/floor-big100-vfs.sh" "$W/layers" "$W"
-  fresh_podman; timed "podman load oci-archive" podman load -q -i "$OA"
-  fresh_ours; timed "imagectl load oci-archive" ic load -i "$OA"
-  rm -f "$W"/out.*; timed "podman save docker-archive" podman save --format docker-archive -o "$W/out.p.tar" "$IMG"
-  timed "imagectl save docker-archive" ic save --format docker-archive -o "$W/out.i.tar" "$IMG"
-  rm -f "$W"/out.*; timed "podman save oci-archive" podman save --format oci-archive -o "$W/out.p.oci" "$IMG"
-  timed "imagectl save oci-archive" ic save --format oci-archive -o "$W/out.i.oci" "$IMG"
-  rm -f "$W"/out.*
-  fresh_podman; timed "podman import (100 MB rootfs)" podman import "$W/rootfs.tar" localhost/imported:1
-  fresh_ours; timed "imagectl import (100 MB rootfs)" ic import "$W/rootfs.tar" localhost/imported:1
+  if (( r % 2 )); then tools="podman imagectl floor floor-rm"; else tools="floor-rm floor imagectl podman"; fi
+  # the saves read the image that the oci-archive load left in each store
+  for op in load-docker-archive load-oci-archive save-docker-archive save-oci-archive import; do
+    for t in $tools; do run "$r" "$op" "$t"; done
+  done
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-declare -A med
-for k in "${!times[@]}"; do med[$k]=$(echo "${times[$k]}" | median); done
-echo "| operation (big100, vfs, $RUNS runs interleaved) | podman 4.3 median (s) | imagectl median (s) | ratio imagectl/podman |"
-echo "|---|---|---|---|"
-for op in "load docker-archive" "load oci-archive" "save docker-archive" "save oci-archive" "import (100 MB rootfs)"; do
-  p=${med["podman $op"]}; i=${med["imagectl $op"]}
-  echo "| $op | $p | $i | $(awk -v a="$i" -v b="$p" 'BEGIN {printf "%.2f", a/b}') |"
-done
-f=${med["floor (hash + vfs layout)"]}
-echo
-echo "Floor of a vfs load (hash each layer once, lay it out as vfs does): median $f s;" \
-  "imagectl load docker-archive = $(awk -v a="${med["imagectl load docker-archive"]}" -v b="$f" 'BEGIN {printf "%.2f", a/b}')× the floor," \
-  "podman = $(awk -v a="${med["podman load docker-archive"]}" -v b="$f" 'BEGIN {printf "%.2f", a/b}')×."
+# medians and ratios
+awk -F'\t' -v runs="$RUNS" '
+  NR == 1 || $6 != 0 { next }
+  { k = $2 SUBSEP $3; n[k]++; w[k, n[k]] = $4; m[k, n[k]] = $5; ops[$2] = 1 }
+  function med(a, k, c,   i, j, t, v) {
+    for (i = 1; i <= c; i++) v[i] = a[k, i]
+    for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+    return c % 2 ? v[(c + 1) / 2] : (v[c / 2] + v[c / 2 + 1]) / 2
+  }
+  function cell(k) { return (k in n) ? sprintf("%.2f s (%d), %.0f MiB", med(w, k, n[k]), n[k], med(m, k, n[k]) / 1024) : "-" }
+  function mw(k) { return (k in n) ? med(w, k, n[k]) : 0 }
+  function ratio(a, b) { return (a > 0 && b > 0) ? sprintf("%.2f", a / b) : "-" }
+  END {
+    print "| operation (big100, vfs) | podman 4.3: median (runs), peak RSS | imagectl | floor | imagectl/podman | imagectl/floor | podman/floor | imagectl/floor-rm | podman/floor-rm |"
+    print "|---|---|---|---|---|---|---|---|---|"
+    split("load-docker-archive load-oci-archive save-docker-archive save-oci-archive import", order, " ")
+    for (i = 1; i <= 5; i++) {
+      op = order[i]; f = (op == "import") ? "import" : (op ~ /^load/ ? "load-docker-archive" : "")
+      p = mw(op SUBSEP "podman"); c = mw(op SUBSEP "imagectl"); fl = f == "" ? 0 : mw(f SUBSEP "floor"); fr = mw("load-docker-archive" SUBSEP "floor-rm")
+      print "| " op " | " cell(op SUBSEP "podman") " | " cell(op SUBSEP "imagectl") " | " (f == "" ? "-" : cell(f SUBSEP "floor")) \
+        " | " ratio(c, p) " | " ratio(c, fl) " | " ratio(p, fl) \
+        " | " (op ~ /^load/ ? ratio(c, fr) " | " ratio(p, fr) : "- | -") " |"
+    }
+    print ""
+    print "Medians of " runs " interleaved rounds; the floor of both loads is the one of the docker-archive layers;"
+    print "floor-rm (load, shared floor-big100-vfs.sh, its rm -rf timed too): " cell("load-docker-archive" SUBSEP "floor-rm") "."
+  }' "$TSV" | tee "$OUT/summary.md"
+echo "results: $OUT"

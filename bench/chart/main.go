@@ -154,6 +154,8 @@ func ratio(a, b float64) string {
 		return fmt.Sprintf("%.4f×", r)
 	case r < 10:
 		return fmt.Sprintf("%.2f×", r)
+	case r < 100:
+		return fmt.Sprintf("%.1f×", r)
 	}
 	return fmt.Sprintf("%.0f×", r)
 }
@@ -318,6 +320,8 @@ func tick(v float64) string {
 	return fmt.Sprintf("%g µs", v*1e6)
 }
 
+var floorMetric = regexp.MustCompile(`\s([\d.]+) floor-ns/op`)
+
 var benchLine = regexp.MustCompile(`^Benchmark(\S+?)/N=(\d+)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(.*)$`)
 
 // goBench summarizes go test -bench output: the median ns/op of each benchmark at each N and
@@ -343,6 +347,16 @@ func goBench(w *strings.Builder, path string) error {
 		}
 		vals[m[1]][n] = append(vals[m[1]][n], v)
 		nset[n] = true
+		// a floor-ns/op metric (c/storage alone doing the same writes) becomes its own row
+		if f := floorMetric.FindStringSubmatch(m[4]); f != nil {
+			fname := m[1] + " (floor)"
+			fv, _ := strconv.ParseFloat(f[1], 64)
+			if vals[fname] == nil {
+				vals[fname] = map[int][]float64{}
+				names = append(names, fname)
+			}
+			vals[fname][n] = append(vals[fname][n], fv)
+		}
 	}
 	var ns []int
 	for n := range nset {

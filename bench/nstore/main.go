@@ -5,6 +5,7 @@
 // writes the same app and chain images (same configs, so the same image IDs).
 //
 //	nstore -root R -n N [-chain 51] [-deep 100]
+//	nstore -clone SRC -root R    (R becomes a cheap copy of the store SRC: internal/storeclone)
 //
 // Store: GraphRoot R/root, RunRoot R/run, driver vfs. Scratch: R/oci (OCI layout), R/tmp.
 // Images, in this order:
@@ -34,11 +35,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	digest "github.com/opencontainers/go-digest"
@@ -52,6 +50,8 @@ import (
 	"go.podman.io/image/v5/types"
 	"go.podman.io/storage"
 	"go.podman.io/storage/pkg/reexec"
+
+	"github.com/seed-1e5c3c91/image/internal/storeclone"
 )
 
 type blob struct {
@@ -165,14 +165,14 @@ func main() {
 	n := flag.Int("n", 100, "number of app images")
 	chain := flag.Int("chain", 51, "length of the chain (the top has chain-1 untagged ancestors)")
 	deep := flag.Int("deep", 100, "layers of localhost/deep:latest (0: no such image)")
-	clone := flag.String("clone", "", "instead of generating, make R a copy of the store SRC (see cloneStore)")
+	clone := flag.String("clone", "", "instead of generating, make R a copy of the store SRC (internal/storeclone.Clone: hard links, no podman database)")
 	flag.Parse()
 	if *root == "" {
 		panic("-root required")
 	}
 	if *clone != "" {
 		must(os.RemoveAll(*root))
-		must(cloneStore(*clone, *root))
+		must(storeclone.Clone(*clone, *root))
 		return
 	}
 	ociDir = filepath.Join(*root, "oci")
@@ -320,84 +320,4 @@ func hasName(names []string, name string) bool {
 		}
 	}
 	return false
-}
-
-// cloneStore copies the store SRC/root + SRC/run to dst cheaply, for the runs that destroy
-// a store (rm, prune): the files c/storage only ever creates, replaces (write to a temp file,
-// rename) or deletes are hard-linked; lock files (written in place) and everything outside
-// the vfs driver's directories are copied, but for podman's database, which is left out
-// (it names the store's own paths, so podman refuses a copy of it). The copy can then be
-// changed without touching src. bench_scale_test.go has the same function.
-func cloneStore(src, dst string) error {
-	for _, sub := range []string{"root", "run"} {
-		base := filepath.Join(src, sub)
-		err := filepath.WalkDir(base, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			rel, err := filepath.Rel(base, path)
-			if err != nil {
-				return err
-			}
-			to := filepath.Join(dst, sub, rel)
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
-			switch {
-			case d.IsDir() && sub == "root" && rel == "libpod":
-				// podman's database names its store's paths: a copy would not open
-				return fs.SkipDir
-			case d.IsDir():
-				if err := os.MkdirAll(to, 0o700); err != nil {
-					return err
-				}
-				return os.Chmod(to, info.Mode().Perm()|info.Mode()&(fs.ModeSticky|fs.ModeSetgid|fs.ModeSetuid))
-			case d.Type()&fs.ModeSymlink != 0:
-				target, err := os.Readlink(path)
-				if err != nil {
-					return err
-				}
-				return os.Symlink(target, to)
-			case sub == "root" && linkable(rel):
-				return os.Link(path, to)
-			case d.Type().IsRegular():
-				return copyFile(path, to, info.Mode())
-			default:
-				return nil // sockets, fifos: nothing c/storage needs
-			}
-		})
-		if err != nil {
-			return fmt.Errorf("copying store %s to %s: %w", src, dst, err)
-		}
-	}
-	return nil
-}
-
-// linkable reports whether a file of the graph root (path relative to it) may be shared by
-// a hard link: a file of the vfs driver's directories other than a lock.
-func linkable(rel string) bool {
-	top, _, _ := strings.Cut(rel, string(filepath.Separator))
-	switch top {
-	case "vfs", "vfs-images", "vfs-layers":
-		return !strings.HasSuffix(rel, ".lock")
-	}
-	return false
-}
-
-func copyFile(from, to string, mode fs.FileMode) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode.Perm())
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

@@ -33,10 +33,22 @@ type imageSummary struct {
 	CreatedAt string `json:"CreatedAt"`
 }
 
+// summaryDepth says what listSummaries reads of each image.
+type summaryDepth int
+
+const (
+	// summaryRecord fills what the default table and -q print (names, size, dates), from the
+	// store's record and the listing's snapshot, without reading any config.
+	summaryRecord summaryDepth = iota
+	// summaryFull fills every field, reading each config for Labels and ParentId (--format
+	// json, templates).
+	summaryFull
+)
+
 // listSummaries lists the store once and summarizes the images that pass filters, newest
 // first; intermediate images (no names, other images built on them) only when all is set,
-// as podman hides them.
-func listSummaries(ctx context.Context, rt *image.Runtime, filters []string, all bool) ([]*imageSummary, error) {
+// as podman hides them. With summaryRecord, Labels and ParentId are left empty.
+func listSummaries(ctx context.Context, rt *image.Runtime, filters []string, all bool, depth summaryDepth) ([]*imageSummary, error) {
 	if !all {
 		filters = append(append([]string(nil), filters...), "intermediate=false")
 	}
@@ -50,7 +62,7 @@ func listSummaries(ctx context.Context, rt *image.Runtime, filters []string, all
 	}
 	out := make([]*imageSummary, 0, len(images))
 	for _, img := range images {
-		s, err := summarize(ctx, img)
+		s, err := summarize(ctx, img, depth)
 		if err != nil {
 			return nil, err
 		}
@@ -73,41 +85,52 @@ func containerCounts(rt *image.Runtime) (map[string]int, error) {
 	return counts, nil
 }
 
-// summarize reads what `images` prints about one image.
-func summarize(ctx context.Context, img *image.Image) (*imageSummary, error) {
+// summarize reads what `images` prints about one image. With summaryRecord it fills what the
+// default table needs (names, size, dates) and leaves RepoTags, RepoDigests, History, Labels
+// and ParentId empty: the names are parsed once, for the table's rows, and no config is read.
+func summarize(ctx context.Context, img *image.Image, depth summaryDepth) (*imageSummary, error) {
 	size, err := img.Size()
-	if err != nil {
-		return nil, err
-	}
-	labels, err := img.Labels(ctx)
-	if err != nil {
-		return nil, err
-	}
-	repoDigests, err := img.RepoDigests()
-	if err != nil {
-		return nil, err
-	}
-	parent, err := img.Parent(ctx)
 	if err != nil {
 		return nil, err
 	}
 	created := img.Created().Unix()
 	s := &imageSummary{
 		ID:          img.ID(),
-		RepoTags:    img.RepoTags(),
-		RepoDigests: repoDigests,
 		Size:        size,
 		VirtualSize: size,
-		Labels:      labels,
 		ReadOnly:    img.IsReadOnly(),
 		Names:       img.Names(),
 		Digest:      img.Digest().String(),
-		History:     img.NamesHistory(),
 		Created:     created,
 		CreatedAt:   time.Unix(created, 0).UTC().Format(time.RFC3339Nano),
 	}
+	if depth == summaryFull {
+		if err := summarizeFull(ctx, img, s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// summarizeFull fills the fields the default table does not print: RepoTags, RepoDigests,
+// History and the ones that need the image's config, Labels and ParentId.
+func summarizeFull(ctx context.Context, img *image.Image, s *imageSummary) error {
+	repoDigests, err := img.RepoDigests()
+	if err != nil {
+		return err
+	}
+	s.RepoTags, s.RepoDigests, s.History = img.RepoTags(), repoDigests, img.NamesHistory()
+	labels, err := img.Labels(ctx)
+	if err != nil {
+		return err
+	}
+	parent, err := img.Parent(ctx)
+	if err != nil {
+		return err
+	}
+	s.Labels = labels
 	if parent != nil {
 		s.ParentId = parent.ID()
 	}
-	return s, nil
+	return nil
 }
