@@ -57,7 +57,8 @@ func df(ctx context.Context, rt *image.Runtime, verbose bool, format string, w i
 	return tw.Flush()
 }
 
-// dfVerbose prints podman's "Images space usage" table: one row per tag.
+// dfVerbose prints podman's "Images space usage" table: one row per tag; CREATED has no
+// " ago", as in podman's.
 func dfVerbose(du *image.DiskUsage, w io.Writer) error {
 	fmt.Fprint(w, "Images space usage:\n\n")
 	tw := newTabWriter(w)
@@ -73,7 +74,7 @@ func dfVerbose(du *image.DiskUsage, w io.Writer) error {
 				repo, tag = "<none>", "<none>"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", repo, tag, u.ID[:12],
-				units.HumanDuration(time.Since(u.Created))+" ago", units.HumanSize(float64(u.Size)),
+				units.HumanDuration(time.Since(u.Created)), units.HumanSize(float64(u.Size)),
 				units.HumanSize(float64(u.SharedSize)), units.HumanSize(float64(u.UniqueSize)), u.Containers)
 		}
 	}

@@ -26,8 +26,8 @@ func newHistoryCommand(g *globalOptions) *cobra.Command {
 		Short: "Show the steps an image was built by",
 		Long: "Show the steps of IMAGE's history, newest first, as podman does. A step's ID is the image\n" +
 			"that is exactly that point of the history, <missing> when there is none in the store.\n" +
-			"--format takes \"json\" or a Go template over {{.ID}} {{.Created}} {{.CreatedBy}} {{.Size}}\n" +
-			"{{.Comment}} {{.Tags}}.",
+			"--format takes \"json\" (one line, as podman prints it) or a Go template over {{.ID}}\n" +
+			"{{.Created}} {{.CreatedAt}} {{.CreatedSince}} {{.CreatedBy}} {{.Size}} {{.Comment}} {{.Tags}}.",
 		Args: exactArgs(1, "history needs one image"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.withRuntime(func(rt *image.Runtime) error {
@@ -52,8 +52,8 @@ func (o *historyOptions) run(ctx context.Context, rt *image.Runtime, name string
 	if err != nil {
 		return err
 	}
-	if o.format == "json" {
-		return writeJSON(w, historyJSON(entries), "    ")
+	if isJSON(o.format) {
+		return writeCompactJSON(w, historyJSON(entries))
 	}
 	format := "table {{.ID}}\t{{.Created}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
 	switch {
@@ -76,6 +76,7 @@ func (o *historyOptions) run(ctx context.Context, rt *image.Runtime, name string
 // historyHeaders are podman's column titles.
 var historyHeaders = map[string]string{
 	"ID": "ID", "Created": "CREATED", "CreatedBy": "CREATED BY", "Size": "SIZE", "Comment": "COMMENT", "Tags": "TAGS",
+	"CreatedAt": "CREATED AT", "CreatedSince": "CREATED SINCE",
 }
 
 // historyRow is one row of the table, with podman's field names for templates.
@@ -106,6 +107,18 @@ func (r historyRow) Created() string {
 	return r.entry.Created.UTC().Format(time.RFC3339)
 }
 
+// CreatedAt is the creation time in whole seconds, UTC, in Go's default format, as podman
+// prints it.
+func (r historyRow) CreatedAt() string {
+	if r.entry.Created == nil {
+		return ""
+	}
+	return time.Unix(r.entry.Created.Unix(), 0).UTC().String()
+}
+
+// CreatedSince is Created.
+func (r historyRow) CreatedSince() string { return r.Created() }
+
 // CreatedBy is the step's command, cut to 45 characters unless --no-trunc, as podman cuts it.
 func (r historyRow) CreatedBy() string {
 	s := r.entry.CreatedBy
@@ -124,13 +137,16 @@ func (r historyRow) Comment() string { return r.entry.Comment }
 // Tags are the names of the step's image.
 func (r historyRow) Tags() []string { return r.entry.Tags }
 
-// historyJSONRow is podman's `history --format json` row.
+// historyJSONRow is podman's `history --format json` row, keys omitted when empty as podman
+// omits them. It has no "tags": podman 4.3 fills them from the layer's names, which are none
+// for layers that podman, buildah or we write, so it never prints the key; a template's
+// {{.Tags}} has the names of the step's image.
 type historyJSONRow struct {
 	ID        string     `json:"id"`
 	Created   *time.Time `json:"created"`
-	CreatedBy string     `json:"CreatedBy"`
+	CreatedBy string     `json:"CreatedBy,omitempty"`
 	Size      int64      `json:"size"`
-	Comment   string     `json:"comment"`
+	Comment   string     `json:"comment,omitempty"`
 	CreatedAt string     `json:"Created"`
 }
 

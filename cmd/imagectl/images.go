@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/docker/go-units"
@@ -32,7 +33,7 @@ var imagesHeaders = map[string]string{
 	"ID": "IMAGE ID", "Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST",
 	"Created": "CREATED", "CreatedSince": "CREATED SINCE", "CreatedAt": "CREATED AT",
 	"Size": "SIZE", "SharedSize": "SHARED SIZE", "VirtualSize": "VIRTUAL SIZE",
-	"ReadOnly": "R/O", "Labels": "LABELS", "Names": "NAMES", "History": "HISTORY",
+	"ReadOnly": "R/O", "Dangling": "DANGLING", "Labels": "LABELS", "Names": "NAMES", "History": "HISTORY",
 	"Containers": "CONTAINERS", "ParentId": "PARENT ID", "RepoTags": "REPO TAGS",
 	"RepoDigests": "REPO DIGESTS",
 }
@@ -46,8 +47,8 @@ func newImagesCommand(g *globalOptions) *cobra.Command {
 		Long: "List the images of the store, newest first, one row per tag (<none> for an untagged image).\n" +
 			"--format takes \"json\", \"table\" or a Go template over podman's field names:\n" +
 			"{{.ID}} {{.Repository}} {{.Tag}} {{.Digest}} {{.Created}} {{.CreatedSince}} {{.CreatedAt}}\n" +
-			"{{.Size}} {{.ReadOnly}} {{.Labels}} {{.Names}} {{.History}} {{.Containers}}; a \"table \"\n" +
-			"prefix prints a header line.",
+			"{{.Size}} {{.ReadOnly}} {{.Dangling}} {{.Labels}} {{.Names}} {{.History}} {{.Containers}}; a \"table \"\n" +
+			"prefix prints a header line and aligns the columns.",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 { // as podman: `images NAME` lists the images matching NAME
@@ -86,8 +87,8 @@ func (o *imagesOptions) run(ctx context.Context, rt *image.Runtime, w io.Writer)
 	switch {
 	case o.quiet:
 		return writeIDs(w, rows)
-	case o.format == "json":
-		return writeJSON(w, summaries, "    ")
+	case isJSON(o.format):
+		return writeEscapedJSON(w, summaries, "    ")
 	}
 	format := o.format
 	if format == "" || format == "table" {
@@ -172,6 +173,10 @@ func (r imageRow) CreatedSince() string { return r.Created() }
 func (r imageRow) CreatedAt() string { return r.created().String() }
 
 func (r imageRow) created() time.Time { return time.Unix(r.imageSummary.Created, 0).UTC() }
+
+// History returns the image's names history, most recent first, joined by ", ", as podman
+// prints {{.History}} in a template (its JSON has the list).
+func (r imageRow) History() string { return strings.Join(r.imageSummary.History, ", ") }
 
 // Size returns the image's size as podman prints it: three significant digits, decimal
 // units, a space before the unit ("2.13 MB").

@@ -161,10 +161,11 @@ func TestImagesTemplate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// {{.History}} is the names history joined by ", ", as podman prints it.
 		got := lines(e.mustRun(t, "images", "--format",
 			"{{.Size}}|{{.CreatedAt}}|{{.Names}}|{{.History}}|{{.Labels}}|{{.Containers}}|{{.ReadOnly}}|{{.Digest}}"))
 		want := "2.13 MB|" + time.Unix(created.Unix(), 0).UTC().String() +
-			"|[localhost/busybox:latest]|[localhost/busybox:latest]|map[]|0|false|" + inspect["Digest"].(string)
+			"|[localhost/busybox:latest]|localhost/busybox:latest|map[]|0|false|" + inspect["Digest"].(string)
 		if got[4] != want {
 			t.Errorf("busybox row %q, want %q", got[4], want)
 		}

@@ -39,7 +39,7 @@ func newInspectCommand(g *globalOptions) *cobra.Command {
 
 func (o *inspectOptions) run(ctx context.Context, rt *image.Runtime, w io.Writer, names []string) error {
 	var tmpl *rowTemplate
-	if o.format != "" && o.format != "json" {
+	if o.format != "" && !isJSON(o.format) {
 		var err error
 		if tmpl, err = parseRowTemplate(normalizeInspectFormat(o.format)); err != nil {
 			return err

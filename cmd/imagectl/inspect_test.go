@@ -86,7 +86,9 @@ func TestInspectFormat(t *testing.T) {
 		{[]string{"--format", "{{.ID}}", "busybox"}, busybox + "\n"},
 		{[]string{"-f", "{{.Id}} {{.Os}}/{{.Architecture}}", "busybox", "chain-top"}, busybox + " linux/amd64\n" + top + " linux/amd64\n"},
 		{[]string{"-f", "{{.Config.Cmd}} {{.RepoTags}}", "busybox"}, "[sh] [localhost/busybox:latest]\n"},
-		{[]string{"-f", `{{.Digest}}\t{{len .RootFS.Layers}}`, "busybox"}, recordedInspect(t, "busybox")["Digest"].(string) + "  1\n"},
+		// Without "table ", a tab is printed as it is (podman aligns tables only).
+		{[]string{"-f", `{{.Digest}}\t{{len .RootFS.Layers}}`, "busybox"}, recordedInspect(t, "busybox")["Digest"].(string) + "\t1\n"},
+		{[]string{"-f", `table {{.Digest}} {{len .RootFS.Layers}}`, "busybox"}, recordedInspect(t, "busybox")["Digest"].(string) + "  1\n"},
 		{[]string{"-f", "{{json .Config.Env}}", "busybox"}, `["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]` + "\n"},
 		{[]string{"-f", "json", "busybox"}, ""},
 	}

@@ -9,8 +9,8 @@ import (
 )
 
 // imageSummary is one image as `images --format json` prints it, in podman's JSON shape and
-// key order. Unlike podman 4.3, which prints "RepoTags": null, RepoTags holds the image's
-// tagged names. The Go field names are podman's too, since templates use them.
+// key order (keys podman omits when empty are omitted too). Unlike podman 4.3, which prints
+// "RepoTags": null, RepoTags holds the image's tagged names. The Go field names are podman's too, since templates use them.
 type imageSummary struct {
 	ID string `json:"Id"`
 	// ParentId keeps podman's spelling: templates say {{.ParentId}}.
@@ -23,10 +23,12 @@ type imageSummary struct {
 	Labels      map[string]string `json:"Labels"`
 	Containers  int               `json:"Containers"`
 	ReadOnly    bool              `json:"ReadOnly,omitempty"`
-	Names       []string          `json:"Names"`
-	Digest      string            `json:"Digest"`
+	// Dangling is set for an image without names that no other image is built on.
+	Dangling bool     `json:"Dangling,omitempty"`
+	Names    []string `json:"Names,omitempty"`
+	Digest   string   `json:"Digest,omitempty"`
 	// History is the image's names history, most recent first.
-	History []string `json:"History"`
+	History []string `json:"History,omitempty"`
 	// Created is the creation time in Unix seconds.
 	Created int64 `json:"Created"`
 	// CreatedAt is Created in RFC 3339, UTC.
@@ -113,7 +115,7 @@ func summarize(ctx context.Context, img *image.Image, depth summaryDepth) (*imag
 }
 
 // summarizeFull fills the fields the default table does not print: RepoTags, RepoDigests,
-// History and the ones that need the image's config, Labels and ParentId.
+// History, Dangling and the ones that need the image's config, Labels and ParentId.
 func summarizeFull(ctx context.Context, img *image.Image, s *imageSummary) error {
 	repoDigests, err := img.RepoDigests()
 	if err != nil {
@@ -128,7 +130,11 @@ func summarizeFull(ctx context.Context, img *image.Image, s *imageSummary) error
 	if err != nil {
 		return err
 	}
-	s.Labels = labels
+	dangling, err := img.IsDangling(ctx)
+	if err != nil {
+		return err
+	}
+	s.Labels, s.Dangling = labels, dangling
 	if parent != nil {
 		s.ParentId = parent.ID()
 	}
