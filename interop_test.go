@@ -446,3 +446,31 @@ func inspectedID(data []map[string]any) string {
 	id, _ := data[0]["Id"].(string)
 	return id
 }
+
+// TestInteropPodmanSeesPulledImages: images we pull from a registry (by tag and by digest)
+// and then untag, podman lists, inspects, histories and trees as we do, with the registry's
+// digests.
+func TestInteropPodmanSeesPulledImages(t *testing.T) {
+	if !podmantest.Available() && os.Getenv("CI") != "true" {
+		t.Skip("podman is not installed: the interop tests need it (apt-get install podman)")
+	}
+	reg := startRegistry(t, nil)
+	busyboxDigest := seed(t, reg, busyboxArchive, "lib/busybox:1")
+	seed(t, reg, tinyArchive, "lib/tiny:1")
+	rt, _ := newPullRuntime(t, reg.Host)
+	pm := podmantest.New(t, rt.Store().GraphRoot(), rt.Store().RunRoot())
+	busybox := pullOne(t, rt, reg.Host+"/lib/busybox:1", PullMissing, nil)
+	pullOne(t, rt, reg.Host+"/lib/busybox@"+busyboxDigest.String(), PullMissing, nil)
+	tiny := pullOne(t, rt, reg.Host+"/lib/tiny:1", PullMissing, nil)
+	if err := tiny.Untag(reg.Host + "/lib/tiny:1"); err != nil {
+		t.Fatal(err)
+	}
+	if n := compareWithPodman(t, rt, pm); n != 2 {
+		t.Errorf("compared %d images, want 2", n)
+	}
+	var theirs []map[string]any
+	pm.JSON(&theirs, "image", "inspect", busybox.ID())
+	if got := fmt.Sprint(theirs[0]["RepoDigests"]); !strings.Contains(got, reg.Host+"/lib/busybox@"+busyboxDigest.String()) {
+		t.Errorf("podman's RepoDigests of the pulled busybox: %s, want the registry's digest %s", got, busyboxDigest)
+	}
+}
