@@ -269,6 +269,22 @@ func TestInteropPodmanSeesOurImages(t *testing.T) {
 	if slices.Contains(shown, "sha256:"+mustLookup(t, rt, recordedIDOf(t, "chain-mid")).ID()) {
 		t.Error("podman shows the intermediate chain-mid without -a")
 	}
+	// What we remove and prune is gone for podman too: chain-top takes the intermediate
+	// chain-mid with it, prune the dangling tiny-whiteout.
+	if _, err := rt.RemoveImages(ctx, []string{"localhost/chain-top:v1", "localhost/chain-top:latest"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.Prune(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := compareWithPodman(t, rt, pm); n != 6 {
+		t.Errorf("after remove and prune: compared %d images, want 6", n)
+	}
+	for _, stem := range []string{"chain-top", "chain-mid", "tiny-whiteout"} {
+		if _, err := pm.Run("image", "exists", recordedIDOf(t, stem)); err == nil {
+			t.Errorf("podman still has %s after we removed it", stem)
+		}
+	}
 }
 
 func recordedIDOf(t *testing.T, stem string) string {
