@@ -18,6 +18,7 @@ func TestMain(m *testing.M) {
 	if reexec.Init() {
 		return
 	}
+	runChildRole()
 	os.Exit(m.Run())
 }
 

@@ -2,9 +2,11 @@ package image
 
 import (
 	"context"
+	stderrors "errors"
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 
 	"github.com/pkg/errors"
 	"go.podman.io/image/v5/types"
@@ -18,8 +20,11 @@ type RuntimeOptions struct {
 	Eventer Eventer
 	// SystemContext carries the paths of registries.conf, the signature policy, auth files and
 	// certificates. Nil means c/image's defaults. The Runtime keeps its own copy.
-	// Unless set, BigFilesTemporaryDir defaults to "<graphroot>/image-tmp" and
-	// BlobInfoCacheDir to "<graphroot>/cache", so temp files stay on the store's file system.
+	// BigFilesTemporaryDir (default "<graphroot>/image-tmp", so temp files stay on the
+	// store's file system) is the base of the Runtime's own temp dir, "image-rt-<pid>-<random>"
+	// inside it, which SystemContext returns: made on first use, locked while the Runtime
+	// lives, removed by Shutdown, and reaped by the next Runtime made on the same base when its
+	// process died without Shutdown. BlobInfoCacheDir defaults to "<graphroot>/cache".
 	SystemContext *types.SystemContext
 }
 
@@ -33,6 +38,11 @@ type Runtime struct {
 	sys       types.SystemContext
 	configs   configCache
 	counts    counters
+	// tmp holds the lock on the Runtime's own temp dir while it exists (tempfiles.go).
+	tmp struct {
+		sync.Mutex
+		lock *os.File
+	}
 }
 
 // NewRuntime returns a Runtime over a store the caller opened and keeps owning: Shutdown does
@@ -52,9 +62,12 @@ func NewRuntime(store storage.Store, opts *RuntimeOptions) (*Runtime, error) {
 	if o.SystemContext != nil {
 		r.sys = *o.SystemContext
 	}
-	if r.sys.BigFilesTemporaryDir == "" {
-		r.sys.BigFilesTemporaryDir = filepath.Join(store.GraphRoot(), "image-tmp")
+	base := r.sys.BigFilesTemporaryDir
+	if base == "" {
+		base = filepath.Join(store.GraphRoot(), "image-tmp")
 	}
+	reapStale(base, runtimeTempPrefix) // temp dirs of Runtimes whose process died
+	r.sys.BigFilesTemporaryDir = filepath.Join(base, runtimeTempName())
 	if r.sys.BlobInfoCacheDir == "" {
 		r.sys.BlobInfoCacheDir = filepath.Join(store.GraphRoot(), "cache")
 	}
@@ -100,16 +113,17 @@ func (r *Runtime) systemContext() *types.SystemContext {
 	return r.SystemContext()
 }
 
-// Shutdown releases the store if the Runtime opened it (NewRuntimeFromStoreOptions); a store
-// passed to NewRuntime is left to its owner. With force, layers still mounted are unmounted.
+// Shutdown removes the Runtime's temp dir, and releases the store if the Runtime opened it
+// (NewRuntimeFromStoreOptions); a store passed to NewRuntime is left to its owner. With force, layers still mounted are unmounted.
 func (r *Runtime) Shutdown(force bool) error {
+	err := r.releaseTmpDir()
 	if !r.ownsStore {
-		return nil
+		return err
 	}
-	if _, err := r.store.Shutdown(force); err != nil {
-		return errors.Wrap(err, "shutting down store")
+	if _, serr := r.store.Shutdown(force); serr != nil {
+		err = stderrors.Join(err, errors.Wrap(serr, "shutting down store"))
 	}
-	return nil
+	return err
 }
 
 // ListOptions select what ListImages returns. Nil means every image.
@@ -159,13 +173,4 @@ func (r *Runtime) ListImages(ctx context.Context, opts *ListOptions) ([]*Image, 
 		return images[a].ID() < images[b].ID()
 	})
 	return images, nil
-}
-
-// tmpDir makes sure the Runtime's temp dir exists and returns it.
-func (r *Runtime) tmpDir() (string, error) {
-	dir := r.sys.BigFilesTemporaryDir
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", errors.Wrapf(err, "creating temp dir %q", dir)
-	}
-	return dir, nil
 }

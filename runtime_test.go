@@ -3,8 +3,11 @@ package image
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,8 +99,9 @@ func TestNewRuntime(t *testing.T) {
 	if got.SignaturePolicyPath != "/a/policy.json" {
 		t.Errorf("runtime saw the caller's change: %q", got.SignaturePolicyPath)
 	}
-	if want := filepath.Join(rt.Store().GraphRoot(), "image-tmp"); got.BigFilesTemporaryDir != want {
-		t.Errorf("temp dir %q, want %q", got.BigFilesTemporaryDir, want)
+	if want := filepath.Join(rt.Store().GraphRoot(), "image-tmp"); filepath.Dir(got.BigFilesTemporaryDir) != want ||
+		!strings.HasPrefix(filepath.Base(got.BigFilesTemporaryDir), fmt.Sprintf("image-rt-%d-", os.Getpid())) {
+		t.Errorf("temp dir %q, want %s/image-rt-<pid>-<random>", got.BigFilesTemporaryDir, want)
 	}
 	if want := filepath.Join(rt.Store().GraphRoot(), "cache"); got.BlobInfoCacheDir != want {
 		t.Errorf("blob info cache dir %q, want %q", got.BlobInfoCacheDir, want)

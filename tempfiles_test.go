@@ -1,0 +1,107 @@
+package image
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"go.podman.io/image/v5/types"
+)
+
+func init() {
+	// tmpdir-owner makes its Runtime's temp dir, puts a file in it and waits to be killed.
+	childRoles["tmpdir-owner"] = func(args []string) error {
+		rt, err := childRuntime(args)
+		if err != nil {
+			return err
+		}
+		dir, err := rt.tmpDir()
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "blob"), []byte("partial"), 0o600); err != nil {
+			return err
+		}
+		ready()
+		waitForKill()
+		return nil
+	}
+}
+
+// TestStaleTempReaped: the temp dir of a process killed with SIGKILL is removed by the next
+// Runtime made on the store; the temp dirs of live Runtimes, in this process or another,
+// are not.
+func TestStaleTempReaped(t *testing.T) {
+	rt, _ := newTestRuntime(t)
+	base := filepath.Dir(rt.sys.BigFilesTemporaryDir)
+	mine, err := rt.tmpDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead, _ := startChild(t, "tmpdir-owner", storeArgs(rt)...)
+	alive, _ := startChild(t, "tmpdir-owner", storeArgs(rt)...)
+	if entries, _ := os.ReadDir(base); len(entries) != 3 {
+		t.Fatalf("%d temp dirs, want 3 (ours and two children's)", len(entries))
+	}
+	killChild(t, dead)
+	if _, err := NewRuntime(rt.Store(), &RuntimeOptions{SystemContext: &types.SystemContext{BigFilesTemporaryDir: base}}); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if len(left) != 2 || !contains(left, filepath.Base(mine)) {
+		t.Errorf("after the reaper: %v, want ours and the live child's", left)
+	}
+	// The live child's dir goes once it is killed too, and Shutdown removes ours.
+	killChild(t, alive)
+	if err := rt.Shutdown(false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewRuntime(rt.Store(), nil); err != nil {
+		t.Fatal(err)
+	}
+	assertEmptyDir(t, base)
+}
+
+// TestStaleSaveOutputReaped: a save's temp output left by a killed process is removed by the
+// next save to the same destination; one a live process is writing is not.
+func TestStaleSaveOutputReaped(t *testing.T) {
+	rt, _ := loadedRuntime(t, "busybox.docker.tar")
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "out.tar")
+	stale := filepath.Join(dir, ".out.tar.tmp-111")
+	live := filepath.Join(dir, ".out.tar.tmp-222")
+	other := filepath.Join(dir, ".other.tar.tmp-333")
+	for _, p := range []string{stale, live, other} {
+		writeFile(t, p, "partial")
+	}
+	f, ok, err := lockOwned(live) // as a live process writing it would
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	defer f.Close()
+	if err := rt.Save(context.Background(), []string{"busybox"}, dest, nil); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{stale: false, live: true, other: true, dest: true} {
+		if _, err := os.Stat(p); (err == nil) != want {
+			t.Errorf("%s exists: %v, want %v", filepath.Base(p), err == nil, want)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
