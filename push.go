@@ -73,8 +73,8 @@ type PushOptions struct {
 // failures (5xx, 429, connection resets, cut bodies) are retried as RegistryOptions says;
 // others are not. Credentials and passphrases never appear in errors, logs or events.
 //
-// Events: a push event (the image's ID; the destination's name, without "docker://" for
-// registries) after the push succeeded and the digest file was written; on failure, a
+// Events: a push event (the image's ID; the destination as given, or for registries its
+// normalized name without "docker://") after the push succeeded and the digest file was written; on failure, a
 // push-error event with the error.
 func (i *Image) Push(ctx context.Context, destination string, opts *PushOptions) (digest.Digest, error) {
 	var o PushOptions
@@ -105,7 +105,7 @@ func (i *Image) push(ctx context.Context, destination string, o *PushOptions) (d
 	if err != nil {
 		return "", destination, err
 	}
-	name := transportName(dest)
+	name := destination
 	if dest.Transport().Name() == docker.Transport.Name() {
 		name = dest.DockerReference().String()
 	}
