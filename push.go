@@ -85,9 +85,10 @@ func (i *Image) Push(ctx context.Context, destination string, opts *PushOptions)
 	d, name, err := i.push(ctx, destination, &o)
 	if err != nil {
 		if name == "" {
-			name = destination
+			err = errors.Wrapf(err, "pushing image %s", i.ID())
+		} else {
+			err = errors.Wrapf(err, "pushing image %s to %q", i.ID(), name)
 		}
-		err = errors.Wrapf(err, "pushing image %s to %q", i.ID(), name)
 		r.emit(EventPushError, i.ID(), name, err)
 		return "", err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/pkg/errors"
 	"go.podman.io/image/v5/signature/sigstore"
+	"go.podman.io/image/v5/types"
 	"io"
 	"net/http"
 	"os"
@@ -173,6 +174,11 @@ func TestPushDefaultDestination(t *testing.T) {
 	}
 	if ev := rec.take(); len(ev) != 1 || ev[0].Type != EventPushError || ev[0].ID != unnamed.ID() || ev[0].Error == nil {
 		t.Errorf("events %+v", ev)
+	}
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := img.Push(canceled, name, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("push with a canceled context: %v", err)
 	}
 	for _, bad := range []string{"docker://UPPER/case", "oci-archive:"} {
 		if _, err := img.Push(context.Background(), bad, nil); err == nil || !strings.Contains(err.Error(), bad) {
@@ -452,5 +458,40 @@ func TestPushRetries(t *testing.T) {
 				t.Errorf("events %+v", ev)
 			}
 		})
+	}
+}
+
+// TestPushCanceled cancels a push once its first blob has started: the push fails with the
+// context's error, stores no manifest and leaves no temp file.
+func TestPushCanceled(t *testing.T) {
+	reg := startRegistry(t, nil)
+	rt, rec := newPushRuntime(t, reg.Host)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	progress := make(chan types.ProgressProperties)
+	go func() {
+		for p := range progress {
+			if p.Event == types.ProgressEventNewArtifact {
+				cancel()
+			}
+		}
+	}()
+	_, err := mustLookup(t, rt, "busybox").Push(ctx, reg.Host+"/lib/busybox:1", &PushOptions{Progress: progress})
+	close(progress)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want context.Canceled", err)
+	}
+	if st := reg.Stats(); len(st.ManifestPuts) != 0 {
+		t.Errorf("manifests stored: %v", st.ManifestPuts)
+	}
+	if ev := rec.take(); len(ev) != 1 || ev[0].Type != EventPushError {
+		t.Errorf("events %+v", ev)
+	}
+	entries, err := os.ReadDir(rt.sys.BigFilesTemporaryDir)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("left behind: %s", e.Name())
 	}
 }
