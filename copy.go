@@ -40,16 +40,8 @@ func (r *Runtime) copyIntoStore(ctx context.Context, pc *signature.PolicyContext
 	if err != nil {
 		return err
 	}
-	watch := watchBlobs(c.progress)
-	interval := time.Hour
-	if c.progress != nil {
-		interval = progressInterval
-	}
-	_, err = copy.Image(ctx, pc, dest, src, &copy.Options{SourceCtx: c.source, DestinationCtx: r.systemContext(),
-		Progress: watch.events, ProgressInterval: interval, ReportWriter: c.report})
-	if open := watch.stop(); err != nil && len(open) > 0 {
-		err = errors.Wrapf(err, "copying blob %s", strings.Join(open, ", "))
-	}
+	_, err = runCopy(ctx, pc, dest, src, &copy.Options{SourceCtx: c.source, DestinationCtx: r.systemContext(),
+		ReportWriter: c.report}, c.progress)
 	if err != nil {
 		if cerr := r.removeNewOrphans(before); cerr != nil {
 			logrus.Debugf("cleaning up after failed copy: %v", cerr)
@@ -57,6 +49,23 @@ func (r *Runtime) copyIntoStore(ctx context.Context, pc *signature.PolicyContext
 		}
 	}
 	return err
+}
+
+// runCopy runs c/image's copy with opts, its progress events passed on to progress when
+// that is not nil, and returns the manifest written. If the copy fails, the error names the
+// blobs being copied then (c/image's errors do not always say which one failed).
+func runCopy(ctx context.Context, pc *signature.PolicyContext, dest, src types.ImageReference, opts *copy.Options, progress chan<- types.ProgressProperties) ([]byte, error) {
+	watch := watchBlobs(progress)
+	o := *opts
+	o.Progress, o.ProgressInterval = watch.events, time.Hour
+	if progress != nil {
+		o.ProgressInterval = progressInterval
+	}
+	manifest, err := copy.Image(ctx, pc, dest, src, &o)
+	if open := watch.stop(); err != nil && len(open) > 0 {
+		err = errors.Wrapf(err, "copying blob %s", strings.Join(open, ", "))
+	}
+	return manifest, err
 }
 
 // progressInterval is how often c/image reports the bytes read of a blob to a caller's

@@ -3,16 +3,13 @@ package image
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/pkg/errors"
 	"github.com/seed-1e5c3c91/image/internal/testregistry"
-	"go.podman.io/image/v5/types"
 )
 
 const (
@@ -283,15 +280,7 @@ func TestPullTLS(t *testing.T) {
 	reg := startRegistry(t, &testregistry.Options{TLS: true})
 	seed(t, reg, busyboxArchive, "lib/busybox:1")
 	name := reg.Host + "/lib/busybox:1"
-	for _, c := range []struct {
-		name string
-		opts RegistryOptions
-		ok   bool
-	}{
-		{"cert dir", RegistryOptions{CertDir: reg.CertDir}, true},
-		{"no cert dir", noRetries(), false},
-		{"verification off", RegistryOptions{InsecureSkipTLSVerify: types.OptionalBoolTrue}, true},
-	} {
+	for _, c := range tlsCases(reg) {
 		t.Run(c.name, func(t *testing.T) {
 			rt, _ := newPullRuntime(t)
 			before := snapshotStore(t, rt)
@@ -314,47 +303,19 @@ func TestPullAuth(t *testing.T) {
 	reg := startRegistry(t, &testregistry.Options{TLS: true, Username: "puller", Password: password})
 	seed(t, reg, busyboxArchive, "lib/busybox:1")
 	name := reg.Host + "/lib/busybox:1"
-	authFile := filepath.Join(t.TempDir(), "auth.json")
-	auth := base64.StdEncoding.EncodeToString([]byte(reg.Username + ":" + password))
-	writeFile(t, authFile, fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, reg.Host, auth))
 	logs := captureLogs(t)
-	for _, c := range []struct {
-		name string
-		opts RegistryOptions
-		ok   bool
-	}{
-		{"username and password", RegistryOptions{Username: reg.Username, Password: password}, true},
-		{"auth file", RegistryOptions{AuthFilePath: authFile}, true},
-		{"wrong password", RegistryOptions{Username: reg.Username, Password: "wr0ng-" + password}, false},
-		{"no credentials", RegistryOptions{AuthFilePath: filepath.Join(t.TempDir(), "none.json")}, false},
-	} {
+	for _, c := range authCases(t, reg, password) {
 		t.Run(c.name, func(t *testing.T) {
 			rt, rec := newPullRuntime(t)
-			c.opts.CertDir = reg.CertDir
 			before := snapshotStore(t, rt)
 			_, err := rt.Pull(context.Background(), name, PullAlways, &PullOptions{RegistryOptions: c.opts})
-			if c.ok != (err == nil) {
-				t.Fatalf("got %v, want success %v", err, c.ok)
-			}
+			checkAuthResult(t, err, c.ok, rec.take(), password)
 			if !c.ok {
 				assertUnchanged(t, rt, before)
-				if !strings.Contains(err.Error(), "unauthorized") && !strings.Contains(err.Error(), "authentication required") {
-					t.Errorf("error %q does not say authentication failed", err)
-				}
-			}
-			for _, ev := range rec.take() {
-				if ev.Error != nil && strings.Contains(ev.Error.Error(), password) {
-					t.Errorf("event error carries the password: %v", ev.Error)
-				}
-			}
-			if err != nil && strings.Contains(err.Error(), password) {
-				t.Errorf("error carries the password: %v", err)
 			}
 		})
 	}
-	if out := logs.String(); strings.Contains(out, password) || !strings.Contains(out, "level=debug") {
-		t.Errorf("debug logs (%d bytes) carry the password, or no debug line was captured", len(out))
-	}
+	checkLogsClean(t, logs, password)
 }
 
 func TestPullSignaturePolicy(t *testing.T) {
@@ -377,32 +338,11 @@ func TestPullSignaturePolicy(t *testing.T) {
 func TestPullProgress(t *testing.T) {
 	reg := startRegistry(t, nil)
 	seed(t, reg, busyboxArchive, "lib/busybox:1")
-	layer := readFacts(t, "busybox")
 	rt, _ := newPullRuntime(t, reg.Host)
-	progress := make(chan types.ProgressProperties)
-	var seen []types.ProgressProperties
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for p := range progress {
-			seen = append(seen, p)
-		}
-	}()
+	progress, received := collectProgress()
 	var report bytes.Buffer
 	pullOne(t, rt, reg.Host+"/lib/busybox:1", PullAlways, &PullOptions{ReportWriter: &report, Progress: progress})
-	close(progress)
-	wg.Wait()
-	if !strings.Contains(report.String(), "Copying blob") || !strings.Contains(report.String(), "Writing manifest") {
-		t.Errorf("report %q", report.String())
-	}
-	done := false
-	for _, p := range seen {
-		done = done || (p.Event == types.ProgressEventDone && p.Artifact.Digest.String() == layerDigest(t, layer))
-	}
-	if !done {
-		t.Errorf("no done event for the layer among %d events", len(seen))
-	}
+	checkProgress(t, report.String(), received(), layerDigest(t, readFacts(t, "busybox")))
 }
 
 func TestPullConcurrent(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pkg/errors"
+	"github.com/seed-1e5c3c91/image/internal/testregistry"
 	"github.com/spf13/cobra"
 	"go.podman.io/storage/pkg/unshare"
 )
@@ -47,7 +48,8 @@ func newDemoCommand(g *globalOptions) *cobra.Command {
 		Short: "Show what imagectl does, on the real archives of testdata/ in a throwaway store",
 		Long: "Create a vfs store in a new temp dir with its own permissive signature policy and an\n" +
 			"empty registries.conf, load the archives of DIR into it, then list, look up, tag,\n" +
-			"untag, inspect, show history and trees, save, import, remove and prune, printing\n" +
+			"untag, inspect, show history and trees, save, import, remove and prune, then push to\n" +
+			"a registry started on loopback and pull back into a second store, printing\n" +
 			"each command and its output. The store flags given to\n" +
 			"imagectl are ignored (the demo never touches a real store); the temp dir is removed\n" +
 			"at the end, also after an error or Ctrl-C.",
@@ -165,6 +167,7 @@ func (d *demo) script() {
 	d.graph()
 	d.archives()
 	d.removal()
+	d.registry()
 }
 
 // graph shows what the store knows of how images are built on each other.
@@ -205,6 +208,37 @@ func (d *demo) removal() {
 	d.step("untag", "tiny-whiteout", "localhost/tiny-whiteout:latest")
 	d.step("images", "--filter", "dangling=true")
 	d.step("prune")
+}
+
+// registry starts a registry on loopback, pushes busybox to it twice (the second push sends
+// no blob) and pulls it back into a second store.
+func (d *demo) registry() {
+	if d.err != nil {
+		return
+	}
+	reg, err := testregistry.Start(nil)
+	if err != nil {
+		d.fail(errors.Wrap(err, "demo"))
+		return
+	}
+	defer func() { d.fail(reg.Close()) }()
+	name := reg.Host + "/demo/busybox:1"
+	d.printf("\n# A registry (distribution, plain HTTP) on %s, in this process. busybox goes to it;\n"+
+		"# pushed again, nothing is sent (the blob-info cache under the graph root knows the\n"+
+		"# layers); then a second, empty store pulls it.\n", reg.Host)
+	digestFile := filepath.Join(d.dir, "busybox.digest")
+	d.step("push", "--tls-verify=false", "--digestfile", digestFile, "busybox", name)
+	raw, err := os.ReadFile(digestFile)
+	if err != nil && d.err == nil {
+		d.fail(errors.Wrap(err, "demo: reading the digest file"))
+	}
+	d.printf("# pushed as %s, %d blobs uploaded\n", raw, reg.Stats().Uploads())
+	reg.ResetStats()
+	d.step("push", "--tls-verify=false", "busybox", name)
+	d.printf("# %d blobs uploaded\n", reg.Stats().Uploads())
+	second := []string{"--root", filepath.Join(d.dir, "second", "root"), "--runroot", filepath.Join(d.dir, "second", "run")}
+	d.step(append(second, "pull", "--tls-verify=false", name)...)
+	d.step(append(second, "images")...)
 }
 
 // lookups finds busybox by short name, then by an ID prefix and by digest taken from the

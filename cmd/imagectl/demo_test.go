@@ -51,17 +51,31 @@ func TestDemo(t *testing.T) {
 		"\nUntagged: localhost/chain-top:v1\nUntagged: localhost/chain-top:latest\nDeleted: " + recordedID(t, "chain-top") +
 			"\nDeleted: " + recordedID(t, "chain-mid") + "\n",
 		"chain.oci.tar\nLoaded image: localhost/chain-top:latest\nLoaded image: localhost/chain-mid:latest\n",
-		// (the CREATED column's width depends on the images' age)
-		"$ imagectl images --filter dangling=true\nREPOSITORY  TAG         IMAGE ID      CREATED ",
-		"SIZE\n<none>      <none>      " + recordedID(t, "tiny-whiteout")[:12] + "  ",
 		"$ imagectl prune\n" + recordedID(t, "tiny-whiteout") + "\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
-	if n := strings.Count(out, "\n$ imagectl "); n != 35 {
-		t.Errorf("%d commands shown, want 35", n)
+	if n := strings.Count(out, "\n$ imagectl "); n != 39 {
+		t.Errorf("%d commands shown, want 39", n)
+	}
+	host := `127\.0\.0\.1:\d+`
+	for _, want := range []*regexp.Regexp{
+		// The CREATED column is as wide as its longest value, which depends on today's date.
+		regexp.MustCompile(`\$ imagectl images --filter dangling=true\nREPOSITORY +TAG +IMAGE ID +CREATED +SIZE\n<none> +<none> +` +
+			recordedID(t, "tiny-whiteout")[:12]),
+		regexp.MustCompile(`\n\$ imagectl push --tls-verify=false --digestfile \S+/busybox.digest busybox (` + host + `)/demo/busybox:1\n` +
+			`# pushed as sha256:[0-9a-f]{64}, 2 blobs uploaded\n`),
+		regexp.MustCompile(`\n\$ imagectl push --tls-verify=false busybox ` + host + `/demo/busybox:1\n# 0 blobs uploaded\n`),
+		regexp.MustCompile(`\n\$ imagectl --root \S+/second/root --runroot \S+/second/run pull --tls-verify=false ` + host +
+			`/demo/busybox:1\n` + busybox + `\n`),
+		regexp.MustCompile(`\n\$ imagectl --root \S+/second/root --runroot \S+/second/run images\nREPOSITORY +TAG +IMAGE ID +CREATED +SIZE\n` +
+			host + `/demo/busybox +1 +` + busybox[:12] + ` `),
+	} {
+		if !want.MatchString(out) {
+			t.Errorf("output lacks %s", want)
+		}
 	}
 	checkDemoDirRemoved(t, out)
 }

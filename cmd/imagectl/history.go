@@ -175,3 +175,13 @@ func exactArgs(n int, usage string) cobra.PositionalArgs {
 		return nil
 	}
 }
+
+// rangeArgs accepts from min to max arguments; otherwise the error is usage.
+func rangeArgs(min, max int, usage string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) < min || len(args) > max {
+			return fmt.Errorf("%s (got %d arguments)", usage, len(args))
+		}
+		return nil
+	}
+}

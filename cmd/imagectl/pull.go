@@ -110,9 +110,15 @@ type connFlags struct {
 }
 
 func (c *connFlags) addFlags(f *pflag.FlagSet) {
-	f.StringVar(&c.authFile, "authfile", "", "path of the auth.json to read credentials from (default: c/image's, as podman)")
-	f.StringVar(&c.certDir, "cert-dir", "", "directory of certificates (ca.crt, client cert and key) to trust for the registry")
+	c.addTLSFlags(f, "path of the auth.json to read credentials from (default: c/image's, as podman)")
 	f.StringVar(&c.creds, "creds", "", "credentials USER[:PASSWORD] for the registry (the password is asked on a terminal when missing)")
+}
+
+// addTLSFlags adds --authfile (described by authUsage), --cert-dir and --tls-verify, the
+// flags login shares with pull and push.
+func (c *connFlags) addTLSFlags(f *pflag.FlagSet, authUsage string) {
+	f.StringVar(&c.authFile, "authfile", "", authUsage)
+	f.StringVar(&c.certDir, "cert-dir", "", "directory of certificates (ca.crt, client cert and key) to trust for the registry")
 	f.BoolVar(&c.tlsVerify, "tls-verify", true, "require HTTPS and verify certificates (default: yes, unless registries.conf marks the registry insecure)")
 }
 
@@ -143,15 +149,37 @@ func splitCreds(creds string, stdin io.Reader, prompt io.Writer) (string, string
 	if ok {
 		return user, password, nil
 	}
-	f, isFile := stdin.(*os.File)
-	if !isFile || !term.IsTerminal(int(f.Fd())) {
-		return "", "", errors.Errorf("--creds %q has no password and stdin is not a terminal to ask for it: use USER:PASSWORD", user)
+	password, err := askSecret(stdin, prompt, "Password: ")
+	if err != nil {
+		return "", "", errors.Wrapf(err, "--creds %q has no password (use USER:PASSWORD)", user)
 	}
-	fmt.Fprint(prompt, "Password: ")
+	return user, password, nil
+}
+
+// errNoTerminal: a secret is missing and stdin is not a terminal to ask for it.
+var errNoTerminal = errors.New("stdin is not a terminal to ask for it")
+
+// askSecret writes label to prompt and reads a line from stdin without echoing it, when
+// stdin is a terminal; otherwise it fails with errNoTerminal.
+func askSecret(stdin io.Reader, prompt io.Writer, label string) (string, error) {
+	f, err := terminalIn(stdin)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprint(prompt, label)
 	raw, err := term.ReadPassword(int(f.Fd()))
 	fmt.Fprintln(prompt)
 	if err != nil {
-		return "", "", errors.Wrap(err, "reading the password")
+		return "", errors.Wrap(err, "reading from the terminal")
 	}
-	return user, string(raw), nil
+	return string(raw), nil
+}
+
+// terminalIn returns stdin as a file when it is a terminal, else errNoTerminal.
+func terminalIn(stdin io.Reader) (*os.File, error) {
+	f, isFile := stdin.(*os.File)
+	if !isFile || !term.IsTerminal(int(f.Fd())) {
+		return nil, errNoTerminal
+	}
+	return f, nil
 }

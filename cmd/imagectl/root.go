@@ -17,6 +17,7 @@ type globalOptions struct {
 	root, runroot, driver string
 	storageOpts           []string
 	registriesConf        string
+	registriesD           string
 	signaturePolicy       string
 	logLevel              string
 }
@@ -55,6 +56,9 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newDemoCommand(g),
 		newImportCommand(g),
 		newPullCommand(g),
+		newPushCommand(g),
+		newLoginCommand(g),
+		newLogoutCommand(g),
 	)
 	return cmd
 }
@@ -66,6 +70,7 @@ func (g *globalOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&g.driver, "storage-driver", "", "storage driver, e.g. vfs or overlay (default: from storage.conf)")
 	f.StringArrayVar(&g.storageOpts, "storage-opt", nil, "storage driver option, e.g. vfs.ignore_chown_errors=true (repeatable; replaces storage.conf's)")
 	f.StringVar(&g.registriesConf, "registries-conf", "", "path of registries.conf (default: the system's)")
+	f.StringVar(&g.registriesD, "registries-d", "", "directory of registries.d files: where signatures are stored and read, e.g. use-sigstore-attachments (default: the system's)")
 	f.StringVar(&g.signaturePolicy, "signature-policy", "", "path of the signature policy (default: /etc/containers/policy.json)")
 	f.StringVar(&g.logLevel, "log-level", "warn", "log level: trace, debug, info, warn, error, fatal or panic")
 }
@@ -116,6 +121,7 @@ func (g *globalOptions) storeOptions() (storage.StoreOptions, error) {
 func (g *globalOptions) systemContext() *types.SystemContext {
 	return &types.SystemContext{
 		SystemRegistriesConfPath: g.registriesConf,
+		RegistriesDirPath:        g.registriesD,
 		SignaturePolicyPath:      g.signaturePolicy,
 	}
 }
