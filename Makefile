@@ -4,7 +4,7 @@ GO ?= go
 GOFLAGS_TAGS := -tags "$(TAGS)"
 BIN := bin/imagectl
 
-.PHONY: all build test demo lint bench bench-tools bench-stores bench-compare bench-load-save clean
+.PHONY: all build test stress demo lint bench bench-tools bench-stores bench-compare bench-load-save clean
 
 all: build
 
@@ -14,11 +14,18 @@ build:
 
 # The tests need no network and no /etc/containers; as root they use a vfs store in a temp dir.
 test:
-	$(GO) test $(GOFLAGS_TAGS) -count=1 ./...
+	$(GO) test $(GOFLAGS_TAGS) -count=1 -timeout 45m ./...
 
 # The main job: real archives from testdata/ into a throwaway store, then everything imagectl can do.
 demo: build
 	./$(BIN) demo --testdata testdata
+
+# The long variants of the reliability tests (make test runs them short): 4 worker processes
+# and a lister, 50 cycles each, 3 runs; the same from goroutines under the race detector;
+# crash storms killed at 20 points of a cycle per operation.
+stress:
+	IMAGE_STRESS=1 $(GO) test $(GOFLAGS_TAGS) -count=1 -timeout 60m -v -run 'TestStressProcesses|TestCrashConsistency|TestConcurrentPullsAndLoads' .
+	IMAGE_STRESS=1 $(GO) test $(GOFLAGS_TAGS) -race -count=1 -timeout 60m -v -run 'TestStressGoroutines' .
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \

@@ -19,6 +19,7 @@ import (
 	is "go.podman.io/image/v5/storage"
 	"go.podman.io/image/v5/transports/alltransports"
 	"go.podman.io/image/v5/types"
+	"golang.org/x/sync/singleflight"
 )
 
 // Sentinels of Pull, beside ErrImageUnknown (PullNever and nothing local), ErrAmbiguous (an
@@ -363,6 +364,12 @@ func remoteDigest(ctx context.Context, sys *types.SystemContext, ref types.Image
 	return d, nil
 }
 
+// inflightPulls makes concurrent pulls of the same source into the same store by this
+// process one copy: the callers that come while it runs wait for it and share its outcome
+// (only the first one's ReportWriter and Progress see it), so each blob is fetched once per
+// process. Different processes are not coordinated: each fetches what its store lacks.
+var inflightPulls singleflight.Group
+
 // copyToStore copies src into the store under the name named (nil: unnamed), with
 // retries, and returns the stored image.
 func (r *Runtime) copyToStore(ctx context.Context, src types.ImageReference, named reference.Named, sys *types.SystemContext, o *PullOptions) (*Image, error) {
@@ -383,9 +390,17 @@ func (r *Runtime) copyToStore(ctx context.Context, src types.ImageReference, nam
 	}
 	defer destroyPolicyContext(pc)
 	c := storeCopy{source: sys, report: o.ReportWriter, progress: o.Progress}
-	err = withRetries(ctx, &o.RegistryOptions, "copying "+transportName(src), func() error {
-		return r.copyIntoStore(ctx, pc, dest, src, c)
-	})
+	copyOnce := func() error {
+		return withRetries(ctx, &o.RegistryOptions, "copying "+transportName(src), func() error {
+			return r.copyIntoStore(ctx, pc, dest, src, c)
+		})
+	}
+	key := strings.Join([]string{r.store.GraphRoot(), transportName(src), nameOf(named), id,
+		sys.OSChoice, sys.ArchitectureChoice, sys.VariantChoice}, "\x00")
+	_, err, shared := inflightPulls.Do(key, func() (any, error) { return nil, copyOnce() })
+	if shared && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		err = copyOnce() // the caller we waited for gave up; we did not
+	}
 	if err != nil {
 		return nil, errors.Wrapf(err, "copying %s", transportName(src))
 	}
