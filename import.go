@@ -55,6 +55,9 @@ type ImportOptions struct {
 	Name string
 	// ReportWriter receives c/image's progress lines ("Copying blob ..."), if not nil.
 	ReportWriter io.Writer
+	// MaxLayerUncompressedBytes, when positive, refuses (ErrLayerTooLarge) a tarball larger
+	// than this once decompressed, before anything is written to the store.
+	MaxLayerUncompressedBytes int64
 }
 
 // importJob is one import, with its options checked and normalized.
@@ -67,6 +70,7 @@ type importJob struct {
 	message  string
 	reader   io.Reader
 	report   io.Writer
+	maxBytes int64
 }
 
 // Import writes a rootfs tarball to the store as a one-layer image and returns the image's
@@ -115,7 +119,8 @@ func (r *Runtime) newImportJob(source string, opts *ImportOptions) (*importJob, 
 	if err != nil {
 		return nil, err
 	}
-	job := &importJob{source: source, display: redactURL(source), changes: changes, platform: platform, message: o.Message, reader: o.Reader, report: o.ReportWriter}
+	job := &importJob{source: source, display: redactURL(source), changes: changes, platform: platform, message: o.Message, reader: o.Reader, report: o.ReportWriter,
+		maxBytes: o.MaxLayerUncompressedBytes}
 	if o.Name != "" {
 		if job.named, err = NormalizeName(o.Name); err != nil {
 			return nil, err
@@ -146,6 +151,9 @@ func (r *Runtime) runImport(ctx context.Context, job *importJob) (string, error)
 	}
 	defer release()
 	if err := checkTarball(path); err != nil {
+		return "", err
+	}
+	if err := checkFileUncompressed(path, job.maxBytes); err != nil {
 		return "", err
 	}
 	src, id, err := r.openTarball(ctx, path, job)

@@ -40,6 +40,11 @@ const (
 type LoadOptions struct {
 	// ReportWriter receives c/image's progress lines ("Copying blob ..."), if not nil.
 	ReportWriter io.Writer
+	// MaxLayerUncompressedBytes, when positive, refuses (ErrLayerTooLarge) an input with a
+	// layer larger than this once decompressed, before anything is written: each layer is
+	// decompressed once more to count (a decompression bomb stops at the limit). Images with
+	// more than MaxImageLayers layers are refused (ErrTooManyLayers) whatever this says.
+	MaxLayerUncompressedBytes int64
 }
 
 // LoadResult is what Load loaded.
@@ -159,7 +164,7 @@ func (r *Runtime) load(ctx context.Context, path, label string, opts *LoadOption
 		if err := ctx.Err(); err != nil {
 			return result, errors.Wrapf(err, "loading %s", label)
 		}
-		loaded, err := r.loadOne(ctx, pc, src, o.ReportWriter)
+		loaded, err := r.loadOne(ctx, pc, src, &o)
 		if err != nil {
 			return result, errors.Wrapf(err, "loading image %d of %s (%s)", k+1, label, in.format)
 		}
@@ -239,17 +244,20 @@ func unsupported(ociDir, dir, dockerArchive, ociArchive string) error {
 }
 
 // loadOne copies one image into the store and gives it its names.
-func (r *Runtime) loadOne(ctx context.Context, pc *signature.PolicyContext, src loadSource, report io.Writer) (*LoadedImage, error) {
+func (r *Runtime) loadOne(ctx context.Context, pc *signature.PolicyContext, src loadSource, o *LoadOptions) (*LoadedImage, error) {
 	sys := r.systemContext()
 	id, err := configID(ctx, sys, src.ref)
 	if err != nil {
 		return nil, err
 	}
+	if err := checkLayerLimits(ctx, sys, src.ref, o.MaxLayerUncompressedBytes); err != nil {
+		return nil, errors.Wrapf(err, "image %s", id)
+	}
 	dest, err := is.Transport.NewStoreReference(r.store, nil, id)
 	if err != nil {
 		return nil, errors.Wrapf(err, "creating store reference for image %s", id)
 	}
-	if err := r.copyImage(ctx, pc, dest, src.ref, report); err != nil {
+	if err := r.copyImage(ctx, pc, dest, src.ref, o.ReportWriter); err != nil {
 		return nil, errors.Wrapf(err, "copying image %s", id)
 	}
 	loaded := &LoadedImage{ID: id, Names: src.names}

@@ -509,13 +509,19 @@ func relPath(t *testing.T, from, to string) string {
 // docker-archive, or an OCI layout when oci is set.
 func withLayer(t *testing.T, oci bool, layer []byte) string {
 	t.Helper()
+	return withLayerAs(t, oci, layer, digest.FromBytes(layer))
+}
+
+// withLayerAs is withLayer for a layer whose diff ID (its uncompressed digest) is diffID.
+func withLayerAs(t *testing.T, oci bool, layer []byte, diffID digest.Digest) string {
+	t.Helper()
 	docker := readEntries(t, testdataPath("tiny.docker.tar"))
 	var config map[string]any
 	if err := json.Unmarshal(entryBody(t, docker, tinyConfig), &config); err != nil {
 		t.Fatal(err)
 	}
 	rootfs := config["rootfs"].(map[string]any)
-	rootfs["diff_ids"] = append(rootfs["diff_ids"].([]any), digest.FromBytes(layer).String())
+	rootfs["diff_ids"] = append(rootfs["diff_ids"].([]any), diffID.String())
 	history, _ := config["history"].([]any)
 	config["history"] = append(history, map[string]any{"created_by": "a hostile layer"})
 	cfg := mustJSON(t, config)

@@ -165,6 +165,9 @@ func pushContext(sys *types.SystemContext, o *PushOptions) (*types.SystemContext
 
 // pushImage copies the stored image id to dest with retries and returns the manifest digest.
 func (r *Runtime) pushImage(ctx context.Context, id string, dest types.ImageReference, sys *types.SystemContext, o *PushOptions) (d digest.Digest, retErr error) {
+	if _, err := r.tmpDir(); err != nil { // c/image spools blobs there
+		return "", err
+	}
 	src, err := is.Transport.NewStoreReference(r.store, nil, id)
 	if err != nil {
 		return "", errors.Wrapf(err, "creating store reference for %s", id)
