@@ -294,7 +294,10 @@ func hostileWrongBytes(t *testing.T, fig *hostileFigures, reg *testregistry.Regi
 	rt, _ := newPullRuntime(t, p.Host)
 	opts := &PullOptions{RegistryOptions: RegistryOptions{MaxRetries: new(uint)}}
 	before := snapshotStore(t, rt)
-	err := fig.try(t, func() error { _, err := rt.Pull(context.Background(), p.Host+"/lib/tiny:1", PullAlways, opts); return err })
+	err := fig.try(t, func() error {
+		_, err := rt.Pull(context.Background(), p.Host+"/lib/tiny:1", PullAlways, opts)
+		return err
+	})
 	if err == nil || !strings.Contains(err.Error(), "sha256:") {
 		t.Errorf("pull of corrupted blobs: %v, want an error naming the blob", err)
 	}
