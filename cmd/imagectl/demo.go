@@ -237,7 +237,7 @@ func (d *demo) registry() {
 	d.step("push", "--tls-verify=false", "busybox", name)
 	d.printf("# %d blobs uploaded\n", reg.Stats().Uploads())
 	second := []string{"--root", filepath.Join(d.dir, "second", "root"), "--runroot", filepath.Join(d.dir, "second", "run")}
-	d.step(append(second, "pull", "--tls-verify=false", name)...)
+	d.step(append(second, "pull", "-q", "--tls-verify=false", name)...)
 	d.step(append(second, "images")...)
 }
 

@@ -30,15 +30,15 @@ func newPullCommand(g *globalOptions) *cobra.Command {
 		Long: "Pull NAME into the store and print the ID of the image (one per tag with --all-tags),\n" +
 			"as podman pull does. NAME is a docker:// reference by default (short names resolve\n" +
 			"through registries.conf: aliases, then the unqualified-search registries) or any\n" +
-			"c/image transport (oci-archive:PATH, dir:PATH, ...). Progress goes to stderr when it\n" +
-			"is a terminal, unless -q.",
+			"c/image transport (oci-archive:PATH, dir:PATH, ...). Progress goes to stderr unless -q:\n" +
+			"a bar per layer on a terminal, plain lines otherwise.",
 		Args: exactArgs(1, "pull needs exactly one image NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, policy, err := o.options(cmd.Flags(), cmd.InOrStdin(), cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			if stderr := cmd.ErrOrStderr(); !o.quiet && isTerminal(stderr) {
+			if stderr := cmd.ErrOrStderr(); !o.quiet { // c/image draws bars on a terminal, prints plain lines otherwise
 				opts.ReportWriter = stderr
 			}
 			return g.withRuntime(func(rt *image.Runtime) error {

@@ -33,14 +33,14 @@ func newPushCommand(g *globalOptions) *cobra.Command {
 			"any c/image transport (oci-archive:PATH, dir:PATH, ...); without DESTINATION, to the\n" +
 			"image's most recent tagged name. Layers the registry is known to have (c/image's\n" +
 			"blob-info cache, under the store's graph root) are not sent again. Nothing is printed\n" +
-			"on stdout; progress goes to stderr when it is a terminal, unless -q.",
+			"on stdout; progress goes to stderr unless -q: a bar per layer on a terminal, plain lines otherwise.",
 		Args: rangeArgs(1, 2, "push needs an IMAGE and at most one DESTINATION"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, err := o.options(cmd.Flags(), cmd.InOrStdin(), cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			if stderr := cmd.ErrOrStderr(); !o.quiet && isTerminal(stderr) {
+			if stderr := cmd.ErrOrStderr(); !o.quiet { // c/image draws bars on a terminal, prints plain lines otherwise
 				opts.ReportWriter = stderr
 			}
 			dest := ""
