@@ -25,8 +25,9 @@ import (
 const (
 	// runtimeTempPrefix starts the name of each Runtime's own temp dir in the temp base dir.
 	runtimeTempPrefix = "image-rt-"
-	// newTempPrefix starts the name such a dir has until it is locked; a crash between
-	// creating and locking it leaves one, reaped once it is older than newTempMaxAge.
+	// newTempPrefix starts the name such a dir has until it is locked, followed by the
+	// creator's PID: a crash between creating and locking it leaves one, reaped once that
+	// process is gone (or, in case the PID was reused, once it is older than newTempMaxAge).
 	newTempPrefix = ".image-rt-new-"
 	newTempMaxAge = time.Minute
 )
@@ -79,14 +80,22 @@ func reapStale(dir, prefix string) []string {
 			}
 			_ = f.Close()
 		case prefix == runtimeTempPrefix && strings.HasPrefix(name, newTempPrefix):
-			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > newTempMaxAge {
-				if os.RemoveAll(path) == nil {
-					removed = append(removed, name)
-				}
+			if newTempStale(e) && os.RemoveAll(path) == nil {
+				removed = append(removed, name)
 			}
 		}
 	}
 	return removed
+}
+
+// newTempStale says whether a not yet locked temp dir was left by a process that died.
+func newTempStale(e fs.DirEntry) bool {
+	pid, _, _ := strings.Cut(strings.TrimPrefix(e.Name(), newTempPrefix), "-")
+	if n, err := strconv.Atoi(pid); err == nil && n > 0 && errors.Is(unix.Kill(n, 0), unix.ESRCH) {
+		return true
+	}
+	info, err := e.Info()
+	return err == nil && time.Since(info.ModTime()) > newTempMaxAge
 }
 
 // tmpDir returns the Runtime's own temp dir (SystemContext().BigFilesTemporaryDir), made
@@ -112,7 +121,7 @@ func (r *Runtime) tmpDir() (string, error) {
 		return "", errors.Wrapf(err, "creating temp dir %q", base)
 	}
 	// Made under another name, locked, then renamed: a reaper never sees it unlocked.
-	tmp, err := os.MkdirTemp(base, newTempPrefix)
+	tmp, err := os.MkdirTemp(base, newTempPrefix+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
 		return "", errors.Wrapf(err, "creating temp dir in %q", base)
 	}

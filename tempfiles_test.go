@@ -2,6 +2,7 @@ package image
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -45,6 +46,15 @@ func TestStaleTempReaped(t *testing.T) {
 		t.Fatalf("%d temp dirs, want 3 (ours and two children's)", len(entries))
 	}
 	killChild(t, dead)
+	// Dirs not yet locked (a crash between making and locking one): the dead process's goes,
+	// a live one's stays.
+	deadNew := filepath.Join(base, fmt.Sprintf("%s%d-1", newTempPrefix, dead.Process.Pid))
+	liveNew := filepath.Join(base, fmt.Sprintf("%s%d-2", newTempPrefix, os.Getpid()))
+	for _, d := range []string{deadNew, liveNew} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, err := NewRuntime(rt.Store(), &RuntimeOptions{SystemContext: &types.SystemContext{BigFilesTemporaryDir: base}}); err != nil {
 		t.Fatal(err)
 	}
@@ -56,8 +66,11 @@ func TestStaleTempReaped(t *testing.T) {
 	for _, e := range entries {
 		left = append(left, e.Name())
 	}
-	if len(left) != 2 || !contains(left, filepath.Base(mine)) {
-		t.Errorf("after the reaper: %v, want ours and the live child's", left)
+	if len(left) != 3 || !contains(left, filepath.Base(mine)) || !contains(left, filepath.Base(liveNew)) {
+		t.Errorf("after the reaper: %v, want ours, the live child's and the live unlocked one", left)
+	}
+	if err := os.Remove(liveNew); err != nil {
+		t.Fatal(err)
 	}
 	// The live child's dir goes once it is killed too, and Shutdown removes ours.
 	killChild(t, alive)
