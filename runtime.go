@@ -66,7 +66,9 @@ func NewRuntime(store storage.Store, opts *RuntimeOptions) (*Runtime, error) {
 	if base == "" {
 		base = filepath.Join(store.GraphRoot(), "image-tmp")
 	}
-	reapStale(base, runtimeTempPrefix) // temp dirs of Runtimes whose process died
+	if len(reapStale(base, runtimeTempPrefix)) > 0 { // temp dirs of Runtimes whose process died
+		removeInterrupted(store)
+	}
 	r.sys.BigFilesTemporaryDir = filepath.Join(base, runtimeTempName())
 	if r.sys.BlobInfoCacheDir == "" {
 		r.sys.BlobInfoCacheDir = filepath.Join(store.GraphRoot(), "cache")

@@ -7,11 +7,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/pkg/errors"
+	"github.com/sirupsen/logrus"
+	"go.podman.io/storage"
 	"golang.org/x/sys/unix"
 )
 
@@ -96,6 +99,28 @@ func newTempStale(e fs.DirEntry) bool {
 	}
 	info, err := e.Info()
 	return err == nil && time.Since(info.ModTime()) > newTempMaxAge
+}
+
+// removeInterrupted deletes the images whose creation a killed process interrupted, after
+// the reaper found that a process of ours died: c/storage records a new image, then writes
+// its config and manifest, so a kill in between leaves a record without its config (the
+// big-data item "sha256:<ID>" every image copied through c/image has). Their layers go too
+// unless something else uses them. It runs only after a crash of ours, because podman 4.3
+// (c/image 5.23) writes the config in a later lock session than the record: a live podman
+// can show such a record for a few milliseconds.
+func removeInterrupted(store storage.Store) {
+	images, err := store.Images()
+	if err != nil {
+		return
+	}
+	for _, img := range images {
+		if img.ReadOnly || slices.Contains(img.BigDataNames, "sha256:"+img.ID) {
+			continue
+		}
+		if _, err := store.DeleteImage(img.ID, true); err != nil {
+			logrus.Debugf("removing image %s, whose creation was interrupted: %v", img.ID, err)
+		}
+	}
 }
 
 // tmpDir returns the Runtime's own temp dir (SystemContext().BigFilesTemporaryDir), made

@@ -2,9 +2,11 @@ package image
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.podman.io/image/v5/types"
@@ -117,4 +119,34 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestInterruptedImageRemoved: an image record without its config (a process killed between
+// c/storage recording the image and writing its config) is removed by the next Runtime once
+// the reaper finds that a process of ours died; complete images stay. Without a dead process
+// of ours, such a record is left alone (podman 4.3 writes the config in a second step).
+func TestInterruptedImageRemoved(t *testing.T) {
+	rt, _ := loadedRuntime(t, "busybox.docker.tar")
+	id := strings.Repeat("ab", 32)
+	if _, err := rt.store.CreateImage(id, []string{"localhost/interrupted:1"}, "", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Dir(rt.sys.BigFilesTemporaryDir)
+	if _, err := NewRuntime(rt.Store(), &RuntimeOptions{SystemContext: &types.SystemContext{BigFilesTemporaryDir: base}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.store.Image(id); err != nil {
+		t.Fatalf("with no dead process, the record went: %v", err)
+	}
+	child, _ := startChild(t, "tmpdir-owner", storeArgs(rt)...)
+	killChild(t, child)
+	if _, err := NewRuntime(rt.Store(), &RuntimeOptions{SystemContext: &types.SystemContext{BigFilesTemporaryDir: base}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.store.Image(id); !errors.Is(err, ErrImageUnknown) {
+		t.Errorf("the interrupted record: %v, want it removed", err)
+	}
+	if _, err := rt.store.Image(readFacts(t, "busybox").ID); err != nil {
+		t.Errorf("busybox: %v", err)
+	}
 }
