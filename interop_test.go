@@ -300,7 +300,8 @@ func imageIDsOf(images []*Image) []string {
 }
 
 // TestInteropWeSeePodmansImages: what podman loads, builds (with intermediate and dangling
-// images), tags, untags and removes, and its containers, we see as podman does; a container
+// images), tags, untags and removes, what buildah commits, and podman's containers, we see
+// as podman does; a container
 // podman creates makes its image in use for our remove and prune.
 func TestInteropWeSeePodmansImages(t *testing.T) {
 	rt, _, pm := newInterop(t)
@@ -316,6 +317,19 @@ func TestInteropWeSeePodmansImages(t *testing.T) {
 	pm.Must("build", "-q", "--signature-policy", pm.Policy, "-t", "localhost/built:1", build)
 	writeBuildContext(t, build, "two") // the first built:1 is left dangling, its parents intermediate
 	pm.Must("build", "-q", "--signature-policy", pm.Policy, "-t", "localhost/built:1", build)
+	// buildah commits a chain: bchain:1 from busybox, bchain:2 from bchain:1.
+	writeFile(t, filepath.Join(build, "c"), "c\n")
+	var bchain []string
+	for k, from := range []string{"localhost/busybox:latest", "localhost/bchain:1"} {
+		work := strings.TrimSpace(pm.Buildah("from", "--pull=never", "--signature-policy", pm.Policy, from))
+		pm.Buildah("copy", work, filepath.Join(build, "c"), fmt.Sprintf("/c%d", k+1))
+		id := pm.Buildah("commit", "-q", "--signature-policy", pm.Policy, work, fmt.Sprintf("localhost/bchain:%d", k+1))
+		bchain = append(bchain, strings.TrimSpace(id))
+		pm.Buildah("rm", work)
+	}
+	if parent, err := mustLookup(t, rt, "localhost/bchain:2").Parent(ctx); err != nil || parent == nil || parent.ID() != bchain[0] {
+		t.Errorf("parent of buildah's bchain:2: %v; want bchain:1 %s", err, bchain[0])
+	}
 	ctr := strings.TrimSpace(pm.Must("create", "--name", "user", "localhost/chain-top:v1", "true"))
 	compareWithPodman(t, rt, pm)
 

@@ -112,3 +112,17 @@ func (p *Podman) JSON(v any, args ...string) {
 		p.tb.Fatalf("podman %s: decoding its output: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
+
+// Buildah runs buildah with args on the same store and configuration as podman, and
+// returns its standard output, failing the test on error.
+func (p *Podman) Buildah(args ...string) string {
+	p.tb.Helper()
+	cmd := exec.Command("buildah", args...)
+	cmd.Env = p.env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		p.tb.Fatalf("buildah %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.String()
+}
