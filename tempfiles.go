@@ -103,8 +103,9 @@ func newTempStale(e fs.DirEntry) bool {
 
 // removeInterrupted deletes the images whose creation a killed process interrupted, after
 // the reaper found that a process of ours died: c/storage records a new image, then writes
-// its config and manifest, so a kill in between leaves a record without its config (the
-// big-data item "sha256:<ID>" every image copied through c/image has). Their layers go too
+// its config and manifest, so a kill in between leaves a record without its config or its
+// manifest (the big-data items "sha256:<ID>" and "manifest" every image copied through
+// c/image has, written in that order). Their layers go too
 // unless something else uses them. It runs only after a crash of ours, because podman 4.3
 // (c/image 5.23) writes the config in a later lock session than the record: a live podman
 // can show such a record for a few milliseconds.
@@ -114,7 +115,8 @@ func removeInterrupted(store storage.Store) {
 		return
 	}
 	for _, img := range images {
-		if img.ReadOnly || slices.Contains(img.BigDataNames, "sha256:"+img.ID) {
+		if img.ReadOnly || (slices.Contains(img.BigDataNames, "sha256:"+img.ID) &&
+			slices.Contains(img.BigDataNames, storage.ImageDigestBigDataKey)) {
 			continue
 		}
 		if _, err := store.DeleteImage(img.ID, true); err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"go.podman.io/image/v5/types"
+	"go.podman.io/storage"
 )
 
 func init() {
@@ -131,6 +132,13 @@ func TestInterruptedImageRemoved(t *testing.T) {
 	if _, err := rt.store.CreateImage(id, []string{"localhost/interrupted:1"}, "", "", nil); err != nil {
 		t.Fatal(err)
 	}
+	// and one killed after its config, before its manifest
+	id2 := strings.Repeat("cd", 32)
+	if _, err := rt.store.CreateImage(id2, nil, "", "", &storage.ImageOptions{
+		BigData: []storage.ImageBigDataOption{{Key: "sha256:" + id2, Data: []byte("{}")}},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	base := filepath.Dir(rt.sys.BigFilesTemporaryDir)
 	if _, err := NewRuntime(rt.Store(), &RuntimeOptions{SystemContext: &types.SystemContext{BigFilesTemporaryDir: base}}); err != nil {
 		t.Fatal(err)
@@ -143,8 +151,10 @@ func TestInterruptedImageRemoved(t *testing.T) {
 	if _, err := NewRuntime(rt.Store(), &RuntimeOptions{SystemContext: &types.SystemContext{BigFilesTemporaryDir: base}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rt.store.Image(id); !errors.Is(err, ErrImageUnknown) {
-		t.Errorf("the interrupted record: %v, want it removed", err)
+	for _, i := range []string{id, id2} {
+		if _, err := rt.store.Image(i); !errors.Is(err, ErrImageUnknown) {
+			t.Errorf("the interrupted record %s: %v, want it removed", i, err)
+		}
 	}
 	if _, err := rt.store.Image(readFacts(t, "busybox").ID); err != nil {
 		t.Errorf("busybox: %v", err)
