@@ -4,7 +4,7 @@ GO ?= go
 GOFLAGS_TAGS := -tags "$(TAGS)"
 BIN := bin/imagectl
 
-.PHONY: all build test stress demo lint bench bench-tools bench-stores bench-compare bench-load-save clean
+.PHONY: all build test stress demo lint bench bench-tools bench-stores bench-compare bench-load-save bench-registry clean
 
 all: build
 
@@ -78,6 +78,15 @@ bench-compare: bench-stores
 # floor, interleaved, medians of RUNS (5), with peak memory; in $(IMAGE_BENCH_DIR) (or /var/tmp).
 bench-load-save: bench-tools
 	SCRATCH="$(or $(IMAGE_BENCH_DIR),/var/tmp)" bench/load-save.sh
+
+# cold pull (big100, busybox), first push (gzip, zstd) and re-push of big100 through a loopback
+# distribution registry (Debian's docker-registry), imagectl vs podman 4.3 vs skopeo vs the
+# floor, interleaved, medians of RUNS (5); in $(IMAGE_BENCH_DIR)/benchreg (or
+# /work/scratch/benchreg). Needs root, podman, buildah, skopeo, docker-registry, jq, curl, GNU
+# time (see BENCHMARKS-registry.md).
+bench-registry: bench-tools
+	$(GO) build $(GOFLAGS_TAGS) -o $(BENCH_BIN)/floorpull ./bench/floorpull
+	SCRATCH="$(if $(IMAGE_BENCH_DIR),$(IMAGE_BENCH_DIR)/benchreg,/work/scratch/benchreg)" bench/registry.sh
 
 clean:
 	rm -rf bin
