@@ -127,6 +127,16 @@ var invalidNames = []struct {
 	{"digest alone", otherDigest, ErrImageUnknown},
 	{"short digest alone", "sha256:0123", nil},
 	{"bad digest", "busybox@sha256:0123", nil},
+	{"escape", "busybox\x1b[31m", nil},
+	{"carriage return", "busybox\r", nil},
+	{"control character in tag", "busybox:v\x01", nil},
+	{"non-ASCII", "b\u00fcsybox", nil},
+	{"dot dot first", "../busybox", nil},
+	{"tag too long", "busybox:" + strings.Repeat("v", 129), nil},
+	{"sha256 with 63 digits", "sha256:" + otherHex63, nil},
+	{"digest with 63 digits", "busybox@sha256:" + otherHex63, nil},
+	{"sha256 with 65 digits", "sha256:" + otherHex64 + "0", nil},
+	{"uppercase digest", "sha256:" + strings.ToUpper(otherHex64), nil},
 }
 
 func TestNormalizeNameInvalid(t *testing.T) {
