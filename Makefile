@@ -4,7 +4,7 @@ GO ?= go
 GOFLAGS_TAGS := -tags "$(TAGS)"
 BIN := bin/imagectl
 
-.PHONY: all build test demo lint bench bench-tools bench-stores bench-compare bench-load-save clean
+.PHONY: all build test demo lint fuzz vuln bench bench-tools bench-stores bench-compare bench-load-save clean
 
 all: build
 
@@ -15,6 +15,22 @@ build:
 # The tests need no network and no /etc/containers; as root they use a vfs store in a temp dir.
 test:
 	$(GO) test $(GOFLAGS_TAGS) -count=1 ./...
+
+# Each fuzz target of the root package (go test -list '^Fuzz'; FUZZ=regexp picks some) for
+# FUZZTIME, one after the other; FUZZFLAGS adds go test flags (e.g. FUZZFLAGS=-parallel=1 on a shared machine). The
+# seed corpora (testdata/fuzz/) run in `make test` too; a crash found is written there as a
+# new seed: keep it, it is then a regular test. Minimizing each new input for go's default
+# 60s would take most of a short run for the slower (load) targets: 1s.
+FUZZTIME ?= 30s
+FUZZFLAGS ?= -fuzzminimizetime=1s
+FUZZ ?= ^Fuzz
+
+fuzz:
+	@targets=$$($(GO) test $(GOFLAGS_TAGS) -list '$(FUZZ)' . | grep '^Fuzz'); \
+	  for t in $$targets; do \
+	    echo "== $$t ($(FUZZTIME))"; \
+	    $(GO) test $(GOFLAGS_TAGS) -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) . || exit 1; \
+	  done
 
 # The main job: real archives from testdata/ into a throwaway store, then everything imagectl can do.
 demo: build

@@ -254,6 +254,13 @@ func (r *Runtime) nameCandidates(name string) ([]reference.Named, error) {
 	if _, err := reference.Parse(name); err != nil {
 		return nil, invalidName(name, err)
 	}
+	if shortnames.IsShortName(name) {
+		// Every candidate of a short name is "<registry>/<name>": "A/0" parses, with "A" as
+		// a registry, but as a short name it is "localhost/A/0", which does not.
+		if _, err := reference.ParseNormalizedNamed("localhost/" + name); err != nil {
+			return nil, invalidName(name, err)
+		}
+	}
 	resolved, err := shortnames.ResolveLocally(r.systemContext(), name)
 	if err != nil {
 		// The name parsed: what failed is registries.conf, or a candidate grown too long.
