@@ -4,7 +4,7 @@ GO ?= go
 GOFLAGS_TAGS := -tags "$(TAGS)"
 BIN := bin/imagectl
 
-.PHONY: all build test stress demo lint bench bench-tools bench-stores bench-compare bench-load-save bench-registry clean
+.PHONY: all build test stress demo lint fuzz vuln bench bench-tools bench-stores bench-compare bench-load-save bench-registry clean
 
 all: build
 
@@ -15,6 +15,41 @@ build:
 # The tests need no network and no /etc/containers; as root they use a vfs store in a temp dir.
 test:
 	$(GO) test $(GOFLAGS_TAGS) -count=1 -timeout 45m ./...
+
+# Each fuzz target of the root package (go test -list '^Fuzz'; FUZZ=regexp picks some) for
+# FUZZTIME, one after the other; FUZZFLAGS adds go test flags (e.g. FUZZFLAGS=-parallel=1 on a shared machine). The
+# seed corpora (testdata/fuzz/) run in `make test` too; a crash found is written there as a
+# new seed: keep it, it is then a regular test. Minimizing each new input for go's default
+# 60s would take most of a short run for the slower (load) targets: 1s.
+FUZZTIME ?= 30s
+FUZZFLAGS ?= -fuzzminimizetime=1s
+FUZZ ?= ^Fuzz
+
+fuzz:
+	@targets=$$($(GO) test $(GOFLAGS_TAGS) -list '$(FUZZ)' . | grep '^Fuzz'); \
+	  for t in $$targets; do \
+	    echo "== $$t ($(FUZZTIME))"; \
+	    $(GO) test $(GOFLAGS_TAGS) -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) . || exit 1; \
+	  done
+
+# govulncheck (golang.org/x/vuln, pinned, built from the module proxy into bin/) over the
+# module. Its database is vuln.go.dev: where that cannot be reached, make vuln says so and
+# succeeds, as it is no gate here; SECURITY.md lists the advisories our pinned versions fix.
+# VULNFLAGS adds govulncheck flags (e.g. -db file:///path/to/a/mirror, -show verbose).
+GOVULNCHECK_VERSION ?= v1.9.0
+VULNFLAGS ?=
+
+vuln:
+	@mkdir -p bin
+	GOBIN=$(CURDIR)/bin $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+	@./bin/govulncheck -tags $(subst $(space),$(comma),$(TAGS)) $(VULNFLAGS) ./... > bin/vuln.out 2>&1; rc=$$?; \
+	  cat bin/vuln.out; \
+	  if [ $$rc -ne 0 ] && grep -q 'fetching vulnerabilities' bin/vuln.out; then \
+	    echo "make vuln: the vulnerability database cannot be reached from here, so nothing was checked"; \
+	    echo "make vuln: (not a failure: see SECURITY.md for the advisories the pinned versions fix)"; \
+	    exit 0; \
+	  fi; \
+	  exit $$rc
 
 # The main job: real archives from testdata/ into a throwaway store, then everything imagectl can do.
 demo: build

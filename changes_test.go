@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"path"
 	"reflect"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -214,14 +217,51 @@ func TestImportPlatform(t *testing.T) {
 	}
 }
 
-// FuzzParseChanges: any input is parsed or refused with ErrInvalidChange, never a panic.
+// FuzzParseChanges: any input is parsed or refused with ErrInvalidChange quoting it, never a
+// panic; what parses is a configuration Docker would accept: it encodes as JSON, its working
+// directory is absolute and clean, every ENV entry is NAME=VALUE with a name, every exposed
+// port is PORT/PROTOCOL, the stop signal is a valid one, and the same change applied twice
+// parses too.
 func FuzzParseChanges(f *testing.F) {
 	for _, s := range []string{`CMD ["sh"]`, `ENV A="b c" D=e`, "ENV k v", "EXPOSE 1-3/udp", `LABEL "a=b"=c`, `ENV A=\`, "STOPSIGNAL RTMAX-2"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, change string) {
-		if _, err := parseChanges([]string{change}); err != nil && !errors.Is(err, ErrInvalidChange) {
-			t.Errorf("%q: error %v does not wrap ErrInvalidChange", change, err)
+		c, err := parseChanges([]string{change})
+		if err != nil {
+			if !errors.Is(err, ErrInvalidChange) || !strings.Contains(err.Error(), strconv.Quote(change)) {
+				t.Fatalf("%q: error %v does not wrap ErrInvalidChange or quote the change", change, err)
+			}
+			return
+		}
+		checkChangedConfig(t, change, &c.config)
+		if _, err := parseChanges([]string{change, change}); err != nil {
+			t.Fatalf("%q parses once, not twice: %v", change, err)
 		}
 	})
+}
+
+var exposedPort = regexp.MustCompile(`^[1-9][0-9]{0,4}/(tcp|udp|sctp)$`)
+
+func checkChangedConfig(t *testing.T, change string, config *imgspecv1.ImageConfig) {
+	t.Helper()
+	if _, err := json.Marshal(config); err != nil {
+		t.Fatalf("%q: the config does not encode: %v", change, err)
+	}
+	if wd := config.WorkingDir; wd != "" && (!path.IsAbs(wd) || path.Clean(wd) != wd) {
+		t.Fatalf("%q: working directory %q is not absolute and clean", change, wd)
+	}
+	for _, kv := range config.Env {
+		if name, _, ok := strings.Cut(kv, "="); !ok || name == "" {
+			t.Fatalf("%q: ENV entry %q is not NAME=VALUE", change, kv)
+		}
+	}
+	for p := range config.ExposedPorts {
+		if !exposedPort.MatchString(p) {
+			t.Fatalf("%q: exposed port %q is not PORT/PROTOCOL", change, p)
+		}
+	}
+	if sig := config.StopSignal; sig != "" && !validSignal(sig) {
+		t.Fatalf("%q: stop signal %q", change, sig)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/pkg/errors"
 	"github.com/sirupsen/logrus"
 	dockerarchive "go.podman.io/image/v5/docker/archive"
+	"go.podman.io/image/v5/docker/reference"
 	"go.podman.io/image/v5/manifest"
 	"go.podman.io/image/v5/pkg/compression"
 	"go.podman.io/image/v5/signature"
@@ -362,6 +363,7 @@ func (r *Runtime) spool(ctx context.Context, rd io.Reader) (string, func(), erro
 // tarManifestItem is the part of an entry of a docker-archive's manifest.json Load checks.
 type tarManifestItem struct {
 	Config       string
+	RepoTags     []string
 	Layers       []string
 	LayerSources map[string]struct {
 		URLs []string `json:"urls"`
@@ -394,6 +396,9 @@ func (idx *tarIndex) checkManifest() (map[string]string, error) {
 				links[ref] = target
 			}
 		}
+		if err := checkRepoTags(item.RepoTags); err != nil {
+			return nil, errors.Wrapf(err, "manifest.json entry %d", k+1)
+		}
 		for d, src := range item.LayerSources {
 			if len(src.URLs) > 0 {
 				return nil, errors.Wrapf(ErrUnsafeArchive, "manifest.json entry %d: layer source %s has foreign urls %q", k+1, d, src.URLs)
@@ -401,6 +406,25 @@ func (idx *tarIndex) checkManifest() (map[string]string, error) {
 		}
 	}
 	return links, nil
+}
+
+// checkRepoTags refuses a RepoTags entry that is not a valid name (one NormalizeName
+// refuses) or, read as Docker reads it (docker.io/library/ added), not a tagged name.
+func checkRepoTags(tags []string) error {
+	for _, tag := range tags {
+		if _, err := NormalizeName(tag); err != nil {
+			return errors.Wrap(err, "RepoTags")
+		}
+		named, err := reference.ParseNormalizedNamed(tag)
+		if err != nil {
+			return errors.Wrap(invalidName(tag, err), "RepoTags")
+		}
+		_, tagged := named.(reference.Tagged)
+		if _, digested := named.(reference.Digested); digested || !tagged {
+			return errors.Wrapf(ErrInvalidName, "RepoTags: %q is not a name with a tag", tag)
+		}
+	}
+	return nil
 }
 
 // openDockerArchive reads a docker-archive (possibly with several images) from the plain

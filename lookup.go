@@ -103,87 +103,109 @@ type LookupOptions struct{}
 // Nothing found is an error wrapping ErrImageUnknown; names that do not parse wrap
 // ErrInvalidName. Every error quotes name.
 func (r *Runtime) LookupImage(name string, opts *LookupOptions) (*Image, string, error) {
+	q, err := r.parseLookup(name)
+	if err != nil {
+		return nil, "", err
+	}
+	img, resolved, err := r.resolve(q)
+	if err != nil && q.outer != "" {
+		return nil, "", errors.Wrapf(err, "looking up %q", q.outer)
+	}
+	return img, resolved, err
+}
+
+// lookupQuery is an input of LookupImage, parsed: which rules apply and with what.
+type lookupQuery struct {
+	// input is the name the rules are applied to; outer is the whole input when that was a
+	// containers-storage reference ("" otherwise).
+	input, outer string
+	// id is a full ID (rules 1 and 2): only that image matches.
+	id string
+	// repo is the repository the image of id must have a name in (rule 1), if any.
+	repo string
+	// candidates are the full names of rule 3, in order.
+	candidates []reference.Named
+	// prefix is true when rule 4 applies: input is hex digits.
+	prefix bool
+	// suffix is the short name of rule 5, tagged or digested; nil when the rule does not apply.
+	suffix reference.Named
+}
+
+// parseLookup reads name as LookupImage does, without looking at the store (registries.conf
+// is read for the candidates of short names): an input that fails here can name no image,
+// whatever the store holds. Errors wrap ErrInvalidName or ErrUnsupportedTransport.
+func (r *Runtime) parseLookup(name string) (*lookupQuery, error) {
 	if name == "" {
-		return nil, "", errors.Wrapf(ErrInvalidName, "looking up %q: empty name", name)
+		return nil, errors.Wrapf(ErrInvalidName, "looking up %q: empty name", name)
 	}
 	if rest, ok := strings.CutPrefix(name, storageTransportPrefix); ok {
-		return r.lookupStorageReference(name, rest)
+		return r.parseStorageReference(name, rest)
 	}
 	if ref, err := alltransports.ParseImageName(name); err == nil {
-		return nil, "", errors.Wrapf(ErrUnsupportedTransport,
+		return nil, errors.Wrapf(ErrUnsupportedTransport,
 			"looking up %q: transport %q is not local: pull or load the image instead", name, ref.Transport().Name())
 	}
 	if rest, ok := strings.CutPrefix(name, "sha256:"); ok {
 		if !isFullID(rest) {
-			return nil, "", errors.Wrapf(ErrInvalidName, "looking up %q: sha256: must be followed by 64 hex digits", name)
+			return nil, errors.Wrapf(ErrInvalidName, "looking up %q: sha256: must be followed by 64 hex digits", name)
 		}
-		return r.lookupID(name, rest)
+		return &lookupQuery{input: name, id: rest}, nil
 	}
 	if isFullID(name) {
-		return r.lookupID(name, name)
+		return &lookupQuery{input: name, id: name}, nil
 	}
-	return r.lookupName(name)
+	candidates, err := r.nameCandidates(name)
+	if err != nil {
+		return nil, err
+	}
+	q := &lookupQuery{input: name, candidates: candidates, prefix: isHex(name)}
+	if shortnames.IsShortName(name) {
+		if q.suffix, err = suffixName(name); err != nil {
+			return nil, err
+		}
+	}
+	return q, nil
 }
 
-// lookupStorageReference resolves "containers-storage:[driver@root]name" in this store.
-func (r *Runtime) lookupStorageReference(input, rest string) (*Image, string, error) {
+// parseStorageReference reads "containers-storage:[driver@root]name" or
+// "containers-storage:[driver@root][name]@<full ID>" (input is the whole, rest what follows
+// the transport).
+func (r *Runtime) parseStorageReference(input, rest string) (*lookupQuery, error) {
 	if strings.HasPrefix(rest, "[") {
 		end := strings.Index(rest, "]")
 		if end < 0 {
-			return nil, "", errors.Wrapf(ErrInvalidName, "looking up %q: unterminated store specification", input)
+			return nil, errors.Wrapf(ErrInvalidName, "looking up %q: unterminated store specification", input)
 		}
 		rest = rest[end+1:]
 	}
 	if at := strings.LastIndex(rest, "@"); at >= 0 && isFullID(rest[at+1:]) {
-		return r.lookupStorageID(input, rest[:at], rest[at+1:])
+		q := &lookupQuery{input: input, id: rest[at+1:]}
+		if name := rest[:at]; name != "" {
+			named, err := NormalizeName(name)
+			if err != nil {
+				return nil, errors.Wrapf(err, "looking up %q", input)
+			}
+			q.repo = named.Name()
+		}
+		return q, nil
 	}
 	if rest == "" {
-		return nil, "", errors.Wrapf(ErrInvalidName, "looking up %q: no image name", input)
+		return nil, errors.Wrapf(ErrInvalidName, "looking up %q: no image name", input)
 	}
-	img, resolved, err := r.LookupImage(rest, nil)
+	q, err := r.parseLookup(rest)
 	if err != nil {
-		return nil, "", errors.Wrapf(err, "looking up %q", input)
+		return nil, errors.Wrapf(err, "looking up %q", input)
 	}
-	return img, resolved, nil
+	q.outer = input
+	return q, nil
 }
 
-// lookupStorageID resolves "containers-storage:[name]@id": the image with that ID, which must
-// have a name in the repository of name (normalized) when one is given, as c/image's storage
-// transport requires.
-func (r *Runtime) lookupStorageID(input, name, id string) (*Image, string, error) {
-	img, resolved, err := r.lookupID(input, id)
-	if err != nil || name == "" {
-		return img, resolved, err
+// resolve applies the rules of LookupImage that q calls for to the store.
+func (r *Runtime) resolve(q *lookupQuery) (*Image, string, error) {
+	if q.id != "" {
+		return r.lookupID(q.input, q.id, q.repo)
 	}
-	named, err := NormalizeName(name)
-	if err != nil {
-		return nil, "", errors.Wrapf(err, "looking up %q", input)
-	}
-	if !inRepository(img.snapshot(), named.Name()) {
-		return nil, "", errors.Wrapf(ErrImageUnknown, "looking up %q: image %s has no name in %s", input, id, named.Name())
-	}
-	return img, resolved, nil
-}
-
-// lookupID finds the image with exactly this full ID.
-func (r *Runtime) lookupID(input, id string) (*Image, string, error) {
-	s, err := r.store.Image(id)
-	if err != nil && !errors.Is(err, storage.ErrImageUnknown) {
-		return nil, "", errors.Wrapf(err, "looking up %q", input)
-	}
-	if err != nil || s.ID != id {
-		return nil, "", errors.Wrapf(ErrImageUnknown, "looking up %q", input)
-	}
-	return r.newImage(s), id, nil
-}
-
-// lookupName runs the name rules (3 to 5) of LookupImage.
-func (r *Runtime) lookupName(name string) (*Image, string, error) {
-	candidates, err := r.nameCandidates(name)
-	if err != nil {
-		return nil, "", err
-	}
-	for _, c := range candidates {
+	for _, c := range q.candidates {
 		img, err := r.lookupCandidate(c)
 		if err != nil {
 			return nil, "", err
@@ -192,16 +214,32 @@ func (r *Runtime) lookupName(name string) (*Image, string, error) {
 			return img, c.String(), nil
 		}
 	}
-	if isHex(name) {
-		img, err := r.lookupIDPrefix(name)
+	if q.prefix {
+		img, err := r.lookupIDPrefix(q.input)
 		if err != nil || img != nil {
 			return img, idOf(img), err
 		}
 	}
-	if shortnames.IsShortName(name) {
-		return r.lookupSuffix(name)
+	if q.suffix != nil {
+		return r.lookupSuffix(q.input, q.suffix)
 	}
-	return nil, "", errors.Wrapf(ErrImageUnknown, "looking up %q", name)
+	return nil, "", errors.Wrapf(ErrImageUnknown, "looking up %q", q.input)
+}
+
+// lookupID finds the image with exactly this full ID, which must have a name in the
+// repository repo when that is not "" (c/image's storage transport requires it).
+func (r *Runtime) lookupID(input, id, repo string) (*Image, string, error) {
+	s, err := r.store.Image(id)
+	if err != nil && !errors.Is(err, storage.ErrImageUnknown) {
+		return nil, "", errors.Wrapf(err, "looking up %q", input)
+	}
+	if err != nil || s.ID != id {
+		return nil, "", errors.Wrapf(ErrImageUnknown, "looking up %q", input)
+	}
+	if repo != "" && !inRepository(s, repo) {
+		return nil, "", errors.Wrapf(ErrImageUnknown, "looking up %q: image %s has no name in %s", input, id, repo)
+	}
+	return r.newImage(s), id, nil
 }
 
 func idOf(img *Image) string {
@@ -215,6 +253,13 @@ func idOf(img *Image) string {
 func (r *Runtime) nameCandidates(name string) ([]reference.Named, error) {
 	if _, err := reference.Parse(name); err != nil {
 		return nil, invalidName(name, err)
+	}
+	if shortnames.IsShortName(name) {
+		// Every candidate of a short name is "<registry>/<name>": "A/0" parses, with "A" as
+		// a registry, but as a short name it is "localhost/A/0", which does not.
+		if _, err := reference.ParseNormalizedNamed("localhost/" + name); err != nil {
+			return nil, invalidName(name, err)
+		}
 	}
 	resolved, err := shortnames.ResolveLocally(r.systemContext(), name)
 	if err != nil {
@@ -313,21 +358,23 @@ func (r *Runtime) lookupIDPrefix(prefix string) (*Image, error) {
 	return nil, nil
 }
 
-// lookupSuffix is the last resort for short names: an image with a name whose repository
-// path ends in "/<name>" at a "/" boundary, with the same tag or digest.
-func (r *Runtime) lookupSuffix(name string) (*Image, string, error) {
+// suffixName is the short name of rule 5 of LookupImage, with ":latest" added when it has
+// neither tag nor digest; nil when name is not a repository name.
+func suffixName(name string) (reference.Named, error) {
 	ref, err := reference.Parse(name)
 	if err != nil {
-		return nil, "", invalidName(name, err)
+		return nil, invalidName(name, err)
 	}
 	named, ok := ref.(reference.Named)
 	if !ok {
-		return nil, "", errors.Wrapf(ErrImageUnknown, "looking up %q", name)
+		return nil, nil
 	}
-	named, err = dropTagIfDigested(reference.TagNameOnly(named))
-	if err != nil {
-		return nil, "", err
-	}
+	return dropTagIfDigested(reference.TagNameOnly(named))
+}
+
+// lookupSuffix is the last resort for short names: an image with a name whose repository
+// path ends in "/<name>" at a "/" boundary, with the same tag or digest (named: name parsed).
+func (r *Runtime) lookupSuffix(name string, named reference.Named) (*Image, string, error) {
 	images, err := r.store.Images()
 	if err != nil {
 		return nil, "", errors.Wrapf(err, "looking up %q", name)

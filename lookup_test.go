@@ -127,6 +127,18 @@ var invalidNames = []struct {
 	{"digest alone", otherDigest, ErrImageUnknown},
 	{"short digest alone", "sha256:0123", nil},
 	{"bad digest", "busybox@sha256:0123", nil},
+	{"escape", "busybox\x1b[31m", nil},
+	{"carriage return", "busybox\r", nil},
+	{"control character in tag", "busybox:v\x01", nil},
+	{"non-ASCII", "b\u00fcsybox", nil},
+	{"dot dot first", "../busybox", nil},
+	{"tag too long", "busybox:" + strings.Repeat("v", 129), nil},
+	{"sha256 with 63 digits", "sha256:" + otherHex63, nil},
+	{"digest with 63 digits", "busybox@sha256:" + otherHex63, nil},
+	{"sha256 with 65 digits", "sha256:" + otherHex64 + "0", nil},
+	{"uppercase digest", "sha256:" + strings.ToUpper(otherHex64), nil},
+	// Found by FuzzLookupImage: "A" parses as a registry, but "A/0" is a short name.
+	{"uppercase first component", "A/0", nil},
 }
 
 func TestNormalizeNameInvalid(t *testing.T) {
@@ -144,6 +156,8 @@ func TestNormalizeNameInvalid(t *testing.T) {
 	}
 }
 
+// FuzzNormalizeName: a name is refused with ErrInvalidName quoting it, or normalized to a
+// fixed point whose repository is within the length limit.
 func FuzzNormalizeName(f *testing.F) {
 	for _, tt := range invalidNames {
 		f.Add(tt.in)
@@ -153,8 +167,8 @@ func FuzzNormalizeName(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string) {
 		named, err := NormalizeName(in)
 		if err != nil {
-			if !errors.Is(err, ErrInvalidName) {
-				t.Fatalf("NormalizeName(%q): %v does not wrap ErrInvalidName", in, err)
+			if !errors.Is(err, ErrInvalidName) || !strings.Contains(err.Error(), strconv.Quote(in)) {
+				t.Fatalf("NormalizeName(%q): %v does not wrap ErrInvalidName or quote the input", in, err)
 			}
 			return
 		}

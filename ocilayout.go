@@ -297,14 +297,16 @@ func readInRoot(root *os.Root, name string, limit int64) ([]byte, error) {
 	return raw, nil
 }
 
-// ociNames returns the name an index entry gives its image: io.containerd.image.name, else
-// org.opencontainers.image.ref.name when it is a full name with a tag or digest (a bare tag
-// such as "latest" names no repository), normalized by NormalizeName.
+// ociNames returns the name an index entry gives its image: io.containerd.image.name
+// (normalized by NormalizeName; an invalid one is an error wrapping ErrInvalidName), else
+// org.opencontainers.image.ref.name when it is a valid full name with a tag or digest,
+// normalized; any other ref.name (a bare tag such as "latest", or no valid name) names
+// nothing.
 func ociNames(ann map[string]string) ([]string, error) {
 	if n := ann[annotationContainerdName]; n != "" {
 		named, err := NormalizeName(n)
 		if err != nil {
-			return nil, err
+			return nil, errors.Wrap(err, annotationContainerdName)
 		}
 		return []string{named.String()}, nil
 	}
@@ -320,7 +322,8 @@ func ociNames(ann map[string]string) ([]string, error) {
 	}
 	named, err := NormalizeName(n)
 	if err != nil {
-		return nil, err
+		logrus.Debugf("%s %q names nothing: %v", imgspecv1.AnnotationRefName, n, err)
+		return nil, nil
 	}
 	return []string{named.String()}, nil
 }

@@ -17,6 +17,7 @@ import (
 	"go.podman.io/image/v5/pkg/shortnames"
 	"go.podman.io/image/v5/pkg/sysregistriesv2"
 	is "go.podman.io/image/v5/storage"
+	"go.podman.io/image/v5/transports"
 	"go.podman.io/image/v5/transports/alltransports"
 	"go.podman.io/image/v5/types"
 	"golang.org/x/sync/singleflight"
@@ -132,8 +133,12 @@ type PullOptions struct {
 // "repo:tag". Other transports always copy (the policy only applies to registries) and name
 // the image by the reference's docker name when it has one, else leave it unnamed.
 //
+// A docker:// name is checked before anything is looked up or asked: a name Tag would refuse
+// (uppercase, an ID or digest alone, a 64-hex repository, ...) is ErrInvalidName.
+//
 // Policies: PullMissing and PullNewer first look the name up as LookupImage does (an image
-// of another platform than Platform asks for counts as missing); PullNewer then asks the
+// of another platform than Platform asks for counts as missing; a name that is an ambiguous
+// ID prefix fails wrapping ErrAmbiguous, as podman's does); PullNewer then asks the
 // registry for the manifest digest of the image it would pull and pulls only when it
 // differs from every digest of the local image; PullNever returns the local image or an
 // error wrapping ErrImageUnknown.
@@ -177,13 +182,9 @@ func (r *Runtime) pull(ctx context.Context, name string, policy PullPolicy, o *P
 	sys := r.pullContext(o)
 	ref, err := alltransports.ParseImageName(name)
 	if err != nil || ref.Transport().Name() == docker.Transport.Name() {
-		dockerName := name
-		if err == nil { // docker://NAME: NAME is normalized (docker.io), never searched
-			named, err := reference.ParseNormalizedNamed(strings.TrimPrefix(name[len(docker.Transport.Name())+1:], "//"))
-			if err != nil {
-				return nil, invalidName(name, err)
-			}
-			dockerName = named.String()
+		dockerName, err := dockerPullName(name, err)
+		if err != nil {
+			return nil, err
 		}
 		if o.AllTags {
 			return r.pullAllTags(ctx, dockerName, policy, sys, o)
@@ -202,6 +203,34 @@ func (r *Runtime) pull(ctx context.Context, name string, policy PullPolicy, o *P
 		return nil, err
 	}
 	return []*Image{img}, nil
+}
+
+// dockerPullName checks a docker:// name before anything is looked up or asked: without the
+// transport it must be a name NormalizeName accepts (no ID or digest alone, a lowercase
+// repository that is not 64 hex digits, ...), and with it (docker://NAME) NAME must be. It
+// returns the name to pull: NAME normalized (docker.io) for docker://NAME, which is never
+// searched, else name as it is, for short-name resolution. parseErr is what c/image's
+// alltransports said of name (nil: a docker:// reference); its error is the one reported
+// for a name with another transport's prefix.
+func dockerPullName(name string, parseErr error) (string, error) {
+	bare := name
+	if parseErr == nil {
+		bare = strings.TrimPrefix(strings.TrimPrefix(name, docker.Transport.Name()+":"), "//")
+	}
+	if _, err := NormalizeName(bare); err != nil {
+		if t, _, ok := strings.Cut(name, ":"); ok && parseErr != nil && transports.Get(t) != nil {
+			return "", invalidName(name, parseErr)
+		}
+		return "", err
+	}
+	named, err := reference.ParseNormalizedNamed(bare)
+	if err != nil {
+		return "", invalidName(name, err)
+	}
+	if parseErr == nil {
+		return named.String(), nil
+	}
+	return name, nil
 }
 
 // pullContext is the system context of the source: the registry settings and the platform.
@@ -258,13 +287,13 @@ func (r *Runtime) pullFromRegistry(ctx context.Context, name string, policy Pull
 }
 
 // localForPull returns the local image name refers to, or nil when there is none or when it
-// is for another platform than p.
+// is for another platform than p. An invalid or ambiguous name is an error.
 func (r *Runtime) localForPull(ctx context.Context, name string, p Platform) (*Image, error) {
 	img, _, err := r.LookupImage(name, nil)
 	switch {
 	case errors.Is(err, ErrImageUnknown):
 		return nil, nil
-	case errors.Is(err, ErrInvalidName):
+	case errors.Is(err, ErrInvalidName), errors.Is(err, ErrAmbiguous):
 		return nil, err
 	case err != nil:
 		logrus.Debugf("looking up %q before pulling: %v", name, err)

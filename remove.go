@@ -69,8 +69,11 @@ type RemoveReport struct {
 // After removing an image, its parent is removed too when that left it dangling (no names,
 // no children, no containers), and so on up the chain, unless NoPrune.
 //
-// An image (or layer) that another process removed meanwhile counts as removed. A failure
-// does not stop the others: every error is joined (each quotes its name). Events: untag per
+// A name that can name no image whatever the store holds (it does not parse as LookupImage
+// reads names: ErrInvalidName, ErrUnsupportedTransport) refuses the whole call before
+// anything is changed. An image (or layer) that another process removed meanwhile counts
+// as removed. Any other failure does not stop the others: every error is joined (each
+// quotes its name). Events: untag per
 // name removed, then remove per image removed, each written after the change succeeded.
 // The call lists the store's images and layers once, and only when it removes an image.
 func (r *Runtime) RemoveImages(ctx context.Context, names []string, opts *RemoveOptions) ([]*RemoveReport, error) {
@@ -83,6 +86,11 @@ func (r *Runtime) RemoveImages(ctx context.Context, names []string, opts *Remove
 	}
 	if len(names) == 0 && !o.All {
 		return nil, nil
+	}
+	for _, name := range names {
+		if _, err := r.parseLookup(name); err != nil {
+			return nil, errors.Wrapf(err, "removing %q", names)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

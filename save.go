@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -117,10 +118,12 @@ type saver struct {
 // an empty directory or a symbolic link (the link itself, never its target); path's directory
 // must exist. Files are created with mode 0644 and directories 0755.
 //
-// Errors quote the input: no names, a missing path, contradictory options and too many
-// images for the format wrap ErrInvalidSaveRequest; an unknown format wraps
-// ErrUnsupportedFormat; a name that matches no image wraps ErrImageUnknown (nothing is
-// written then); a non-empty directory, device or pipe at path wraps ErrDestinationExists.
+// Errors quote the input: no names, a missing path or one with a NUL byte, contradictory
+// options and too many images for the format wrap ErrInvalidSaveRequest; an unknown format
+// wraps ErrUnsupportedFormat; a name that matches no image wraps ErrImageUnknown, an
+// ambiguous one ErrAmbiguous, an invalid one (or an invalid additional tag) ErrInvalidName
+// (nothing is written then); a non-empty directory, device or pipe at path wraps
+// ErrDestinationExists.
 // One save event per image is written after the output is in place, with the image's first
 // name ("" for an image asked for by ID only).
 func (r *Runtime) Save(ctx context.Context, names []string, path string, opts *SaveOptions) error {
@@ -157,6 +160,8 @@ func (s *saver) validate(names []string, path string) error {
 		return errors.Wrapf(ErrInvalidSaveRequest, "saving to %q: no image names", path)
 	case path == "":
 		return errors.Wrapf(ErrInvalidSaveRequest, "saving %q: no destination path", names)
+	case strings.ContainsRune(path, 0):
+		return errors.Wrapf(ErrInvalidSaveRequest, "saving %q to %q: a path cannot contain NUL", names, path)
 	case !slices.Contains([]SaveFormat{DockerArchive, OCIArchive, OCIDir, DockerDir}, o.Format):
 		return errors.Wrapf(ErrUnsupportedFormat, "saving %q to %q: unknown format %q (use docker-archive, oci-archive, oci-dir or docker-dir)", names, path, string(o.Format))
 	case o.Compress && o.Format != DockerDir:
