@@ -26,5 +26,21 @@ func BenchmarkLoadLayerLimit(b *testing.B) {
 				}
 			})
 		}
+		// the check alone: what the limit adds to a load
+		b.Run(archive+"/check-only", func(b *testing.B) {
+			rt, _ := newTestRuntime(b)
+			in, err := rt.openInput(context.Background(), testdataPath(archive))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer in.release()
+			for b.Loop() {
+				for _, src := range in.sources {
+					if err := checkLayerLimits(context.Background(), rt.systemContext(), src.ref, 1<<30); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
 	}
 }
