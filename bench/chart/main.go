@@ -370,7 +370,8 @@ func goBench(w *strings.Builder, path string) error {
 	for _, n := range ns {
 		hdr = append(hdr, fmt.Sprintf("N=%d", n))
 	}
-	hdr = append(hdr, fmt.Sprintf("growth %d→%d", ns[0], ns[len(ns)-1]), "runs")
+	top := ns[len(ns)-1]
+	hdr = append(hdr, fmt.Sprintf("growth %d→%d", ns[0], top), fmt.Sprintf("÷ floor at N=%d", top), "runs")
 	fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(hdr, " | "), strings.Repeat("---|", len(hdr)))
 	for _, name := range names {
 		cells := []string{name}
@@ -384,8 +385,13 @@ func goBench(w *strings.Builder, path string) error {
 			}
 			cells = append(cells, dur(median(v)))
 		}
-		lo, hi := median(vals[name][ns[0]]), median(vals[name][ns[len(ns)-1]])
-		cells = append(cells, ratio(hi, lo), strconv.Itoa(runs))
+		lo, hi := median(vals[name][ns[0]]), median(vals[name][top])
+		// the operation's time over c/storage's doing the same writes (destructive ones only)
+		vsFloor := "–"
+		if fl, ok := vals[name+" (floor)"]; ok {
+			vsFloor = ratio(hi, median(fl[top]))
+		}
+		cells = append(cells, ratio(hi, lo), vsFloor, strconv.Itoa(runs))
 		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
 	}
 	return nil
