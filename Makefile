@@ -4,7 +4,7 @@ GO ?= go
 GOFLAGS_TAGS := -tags "$(TAGS)"
 BIN := bin/imagectl
 
-.PHONY: all build test stress demo lint fuzz vuln bench bench-tools bench-stores bench-compare bench-load-save bench-registry clean
+.PHONY: all build test stress demo lint fuzz vuln bench bench-tools bench-stores bench-scale bench-compare bench-load-save bench-registry clean
 
 all: build
 
@@ -100,6 +100,12 @@ bench: bench-tools
 	@if [ -n "$(IMAGE_BENCH_DIR)" ]; then $(MAKE) --no-print-directory bench-stores; \
 	  else echo "IMAGE_BENCH_DIR is not set: the scale benchmarks skip (see BENCHMARKS.md)"; fi
 	$(BENCH_ENV) $(GO) test $(GOFLAGS_TAGS) -run '^$$' $(BENCHFLAGS) -benchmem -timeout 0 ./...
+
+# BenchmarkScale in ROUNDS (5) rounds of -count 1, so that a slow minute of a shared machine
+# hits one round and not one store size; medians and growth factors in
+# $(IMAGE_BENCH_DIR)/scale-DATE/summary.md (see BENCHMARKS.md).
+bench-scale: bench-stores
+	GO=$(GO) IMAGE_BENCH_SIZES="$(IMAGE_BENCH_SIZES)" bench/scale.sh $(IMAGE_BENCH_DIR)
 
 # imagectl next to podman 4.3 (and the floor program) on the same stores, interleaved,
 # medians; writes $(IMAGE_BENCH_DIR)/compare-DATE/ (summary.md, chart.svg); then the
