@@ -124,7 +124,7 @@ bench-load-save: bench-tools
 # distribution registry (Debian's docker-registry), imagectl vs podman 4.3 vs skopeo vs the
 # floor, interleaved, medians of RUNS (5); in $(IMAGE_BENCH_DIR)/benchreg (or
 # /work/scratch/benchreg). Needs root, podman, buildah, skopeo, docker-registry, jq, curl, GNU
-# time (see BENCHMARKS-registry.md).
+# time (see BENCHMARKS.md).
 bench-registry: bench-tools
 	$(GO) build $(GOFLAGS_TAGS) -o $(BENCH_BIN)/floorpull ./bench/floorpull
 	SCRATCH="$(if $(IMAGE_BENCH_DIR),$(IMAGE_BENCH_DIR)/benchreg,/work/scratch/benchreg)" bench/registry.sh
