@@ -108,13 +108,18 @@ func parseEntrypoint(c *imageChanges, args string) error {
 
 // parseEnv reads `ENV k=v k2="v 2"` or the legacy `ENV k v w` (k = "v w"). A variable set
 // again keeps its place and takes the new value, as in Docker. Values are taken literally:
-// quotes and backslashes are processed, "$VAR" is not expanded.
+// quotes and backslashes are processed, "$VAR" is not expanded. A name containing "=" (which
+// can only be written quoted) is refused: a process environment splits each entry at its
+// first "=", so such a variable could never be read back under its name.
 func parseEnv(c *imageChanges, args string) error {
 	pairs, err := nameValues("ENV", args)
 	if err != nil {
 		return err
 	}
 	for _, p := range pairs {
+		if strings.Contains(p[0], "=") {
+			return errors.Errorf("variable name %q contains \"=\"", p[0])
+		}
 		c.config.Env = setEnv(c.config.Env, p[0], p[1])
 	}
 	return nil

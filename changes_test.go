@@ -102,6 +102,8 @@ func TestParseChangesErrors(t *testing.T) {
 		{"ENV", "ENV needs an argument"},
 		{"ENV A", "ENV"},
 		{"ENV =1", "ENV: empty name"},
+		{`ENV "="=`, `ENV: variable name "=" contains "="`},
+		{`ENV "a=b" c`, `ENV: variable name "a=b" contains "="`},
 		{"ENV A=1 B", `ENV: no "=" in "B"`},
 		{`ENV A="open`, "ENV: unterminated"},
 		{`ENV A='open`, "ENV: unterminated"},
