@@ -80,8 +80,11 @@ type importJob struct {
 // configuration from opts.Changes, the platform, one history entry
 // "/bin/sh -c #(nop) ADD file:<diff ID> in /" with opts.Message as its comment, and as the
 // creation time the file's modification time (the time of download or reading for a URL or
-// a reader), so two imports of the same file give the same ID. The layer is written through
-// c/image (tarball transport into containers-storage) under the signature policy.
+// a reader), so two imports of the same file give the same ID. The image is written through
+// c/image (tarball transport into containers-storage) under the signature policy; its layer,
+// the one c/image would make, is written to the store straight from the file first (a
+// source that is not a regular file is spooled to a temp file first), so the copy reuses it
+// instead of spooling the whole tarball once more.
 //
 // Options are checked before anything is read: bad changes are ErrInvalidChange, a bad name
 // ErrInvalidName, a bad platform ErrInvalidPlatform. A missing file wraps fs.ErrNotExist, an
@@ -161,7 +164,15 @@ func (r *Runtime) runImport(ctx context.Context, job *importJob) (string, error)
 		return "", err
 	}
 	defer closeSource(src)
-	return r.storeImport(ctx, pc, job, openedRef{ImageReference: src.Reference(), src: src}, id)
+	layerID, created, err := r.putImportLayer(ctx, pc, src, path)
+	if err != nil {
+		return "", err
+	}
+	id, err = r.storeImport(ctx, pc, job, openedRef{ImageReference: src.Reference(), src: src}, id)
+	if err != nil && created {
+		r.deleteImportLayer(layerID)
+	}
+	return id, err
 }
 
 // storeImport copies the opened tarball image into the store under its ID (and name), then

@@ -1,0 +1,109 @@
+package image
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+
+	"github.com/opencontainers/go-digest"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/pkg/errors"
+	"github.com/sirupsen/logrus"
+	"go.podman.io/image/v5/image"
+	"go.podman.io/image/v5/signature"
+	"go.podman.io/image/v5/types"
+	"go.podman.io/storage"
+)
+
+// importLayer is the one layer of an image being imported, as the tarball transport described
+// it: the digest of the tarball's bytes (the manifest's layer) and of its tar stream (the
+// config's diff ID).
+type importLayer struct {
+	blob   digest.Digest
+	diffID digest.Digest
+}
+
+// id is the ID c/image's containers-storage destination gives a base layer: its diff ID.
+func (l importLayer) id() string { return l.diffID.Encoded() }
+
+// importLayerOf reads the layer's digests from the opened tarball source.
+func importLayerOf(ctx context.Context, src types.ImageSource) (importLayer, error) {
+	m, err := ociManifest(ctx, src)
+	if err != nil {
+		return importLayer{}, err
+	}
+	rawConfig, _, err := src.GetBlob(ctx, types.BlobInfo{Digest: m.Config.Digest, Size: m.Config.Size}, nil)
+	if err != nil {
+		return importLayer{}, errors.Wrap(err, "reading the configuration")
+	}
+	defer rawConfig.Close()
+	var config imgspecv1.Image
+	if err := json.NewDecoder(rawConfig).Decode(&config); err != nil {
+		return importLayer{}, errors.Wrap(err, "decoding the configuration")
+	}
+	if len(m.Layers) != 1 || len(config.RootFS.DiffIDs) != 1 {
+		return importLayer{}, errors.Errorf("internal error: the tarball image has %d layers and %d diff IDs", len(m.Layers), len(config.RootFS.DiffIDs))
+	}
+	l := importLayer{blob: m.Layers[0].Digest, diffID: config.RootFS.DiffIDs[0]}
+	if err := l.blob.Validate(); err != nil {
+		return importLayer{}, errors.Wrap(err, "layer digest")
+	}
+	if err := l.diffID.Validate(); err != nil {
+		return importLayer{}, errors.Wrap(err, "layer diff ID")
+	}
+	return l, nil
+}
+
+// putImportLayer writes the tarball at path to the store as the layer c/image would make of
+// it (same ID, same digests), straight from the file, before the copy: the copy then finds the
+// blob in the store and reuses it, instead of spooling the whole tarball to a temp file and
+// applying it from there (a write and two reads of the tarball fewer). The policy is checked
+// first, so a refused image writes nothing. c/storage digests what it applies; a file that
+// changed since the source digested it is refused (ErrImportSource) and its layer deleted.
+// It returns whether it created the layer (false when the layer was already there), so that
+// a failed copy can delete it.
+func (r *Runtime) putImportLayer(ctx context.Context, pc *signature.PolicyContext, src types.ImageSource, path string) (string, bool, error) {
+	l, err := importLayerOf(ctx, src)
+	if err != nil {
+		return "", false, err
+	}
+	if allowed, err := pc.IsRunningImageAllowed(ctx, image.UnparsedInstance(src, nil)); !allowed || err != nil {
+		if err == nil {
+			err = errors.New("the signature policy refused the image")
+		}
+		return "", false, err
+	}
+	if _, err := r.store.Layer(l.id()); err == nil {
+		return l.id(), false, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", false, err
+	}
+	defer f.Close()
+	if err := ctx.Err(); err != nil {
+		return "", false, err
+	}
+	layer, _, err := r.store.PutLayer(l.id(), "", nil, "", false, nil, f)
+	if errors.Is(err, storage.ErrDuplicateID) {
+		return l.id(), false, nil // another process wrote it meanwhile
+	}
+	if err != nil {
+		return "", false, errors.Wrap(err, "writing the layer")
+	}
+	if layer.UncompressedDigest != l.diffID || layer.CompressedDigest != l.blob {
+		r.deleteImportLayer(layer.ID)
+		return "", false, errors.Wrapf(ErrImportSource, "the tarball changed while it was imported (layer %s, diff ID %s; read before: %s, %s)",
+			layer.CompressedDigest, layer.UncompressedDigest, l.blob, l.diffID)
+	}
+	return layer.ID, true, nil
+}
+
+// deleteImportLayer deletes a layer putImportLayer created. c/storage refuses to delete it if an
+// image, a container or another layer came to use it meanwhile (another import of the same
+// tarball, in another process): then it stays.
+func (r *Runtime) deleteImportLayer(id string) {
+	if err := r.store.DeleteLayer(id); err != nil {
+		logrus.Debugf("deleting layer %s of a failed import: %v", id, err)
+	}
+}
