@@ -35,17 +35,32 @@ type Image struct {
 	manifestType string
 }
 
-// imageConfig is an image config decoded both as OCI and, for the few fields only Docker's
-// format has, as dockerExtras.
+// imageConfig is an image config decoded as OCI and, for the few fields only Docker's format
+// has, as dockerExtras, decoded on first use (Inspect) from a second read of the config:
+// questions about the whole store (parents, children, history) read many configs and need
+// only the OCI form, and the cache keeps no raw bytes.
 type imageConfig struct {
-	oci    imgspecv1.Image
-	docker dockerExtras
+	oci imgspecv1.Image
+
+	dockerOnce sync.Once
+	docker     dockerExtras
+	dockerErr  error
+}
+
+// extras returns the Docker-only fields of the config that read returns, decoding them once.
+func (c *imageConfig) extras(read func() ([]byte, error)) (*dockerExtras, error) {
+	c.dockerOnce.Do(func() {
+		raw, err := read()
+		if err == nil {
+			err = json.Unmarshal(raw, &c.docker)
+		}
+		c.dockerErr = err
+	})
+	return &c.docker, c.dockerErr
 }
 
 // dockerExtras are the fields of a Docker config that the OCI form lacks and Inspect reports,
-// with manifest.Schema2V1Image's JSON names. Decoding only these (not the whole Docker form
-// again, history and all) halves the cost of reading a config, which questions about the
-// whole store (parents, children) do once per image.
+// with manifest.Schema2V1Image's JSON names.
 type dockerExtras struct {
 	Comment         string            `json:"comment,omitempty"`
 	ContainerConfig dockerHealthOnly  `json:"container_config"`
@@ -220,22 +235,37 @@ func (i *Image) imageConfig(ctx context.Context) (*imageConfig, error) {
 		return nil, err
 	}
 	i.runtime.counts.configReads.Add(1)
-	// c/image stores the config under its digest, which is the image ID.
-	key := digest.NewDigestFromEncoded(digest.SHA256, i.snap.ID).String()
-	raw, err := i.runtime.store.ImageBigData(i.snap.ID, key)
+	raw, err := i.rawConfig(i.snap.ID)
 	if err != nil {
-		return nil, errors.Wrapf(err, "reading config of image %s", i.snap.ID)
+		return nil, err
 	}
 	cfg := &imageConfig{}
 	if err := json.Unmarshal(raw, &cfg.oci); err != nil {
 		return nil, errors.Wrapf(err, "decoding config of image %s", i.snap.ID)
 	}
-	if err := json.Unmarshal(raw, &cfg.docker); err != nil {
-		return nil, errors.Wrapf(err, "decoding config of image %s", i.snap.ID)
-	}
 	i.config = cfg
 	i.runtime.configs.put(i.snap.ID, cfg)
 	return cfg, nil
+}
+
+// rawConfig reads the config of image id from the store: c/image stores it under its digest, which is
+// the image ID.
+func (i *Image) rawConfig(id string) ([]byte, error) {
+	raw, err := i.runtime.store.ImageBigData(id, digest.NewDigestFromEncoded(digest.SHA256, id).String())
+	if err != nil {
+		return nil, errors.Wrapf(err, "reading config of image %s", id)
+	}
+	return raw, nil
+}
+
+// dockerExtras returns the Docker-only fields of the image's config.
+func (i *Image) dockerExtras(cfg *imageConfig) (*dockerExtras, error) {
+	id := i.ID()
+	docker, err := cfg.extras(func() ([]byte, error) { return i.rawConfig(id) })
+	if err != nil {
+		return nil, errors.Wrapf(err, "decoding config of image %s", id)
+	}
+	return docker, nil
 }
 
 // Manifest returns the image's manifest as stored (the one whose digest is Digest) and its

@@ -69,10 +69,14 @@ func (i *Image) Inspect(ctx context.Context, opts *InspectOptions) (*ImageData, 
 	if err := i.inspectStore(ctx, data); err != nil {
 		return nil, err
 	}
+	docker, err := i.dockerExtras(cfg)
+	if err != nil {
+		return nil, err
+	}
 	oci := &cfg.oci
 	data.Created = oci.Created
 	data.Config = &oci.Config
-	data.Version = cfg.docker.DockerVersion
+	data.Version = docker.DockerVersion
 	data.Author = oci.Author
 	data.Architecture = oci.Architecture
 	data.Os = oci.OS
@@ -149,10 +153,14 @@ func (i *Image) inspectManifest(ctx context.Context, cfg *imageConfig, data *Ima
 			data.Comment = cfg.oci.History[0].Comment
 		}
 	case manifest.DockerV2Schema2MediaType:
-		data.Comment = cfg.docker.Comment
-		data.HealthCheck = cfg.docker.ContainerConfig.Healthcheck
-		if data.HealthCheck == nil && cfg.docker.Config != nil {
-			data.HealthCheck = cfg.docker.Config.Healthcheck
+		docker, err := i.dockerExtras(cfg)
+		if err != nil {
+			return err
+		}
+		data.Comment = docker.Comment
+		data.HealthCheck = docker.ContainerConfig.Healthcheck
+		if data.HealthCheck == nil && docker.Config != nil {
+			data.HealthCheck = docker.Config.Healthcheck
 		}
 	}
 	if data.Annotations == nil {
