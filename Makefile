@@ -3,18 +3,23 @@ TAGS := containers_image_openpgp exclude_graphdriver_btrfs
 GO ?= go
 GOFLAGS_TAGS := -tags "$(TAGS)"
 BIN := bin/imagectl
+# The demo (an imagectl with the `demo` command, which starts a registry in its process) is
+# built with one more tag, so the registry server is not linked into bin/imagectl. The tests
+# and vet see the demo's files too.
+DEMO_TAGS := -tags "$(TAGS) imagectl_demo"
+DEMO_BIN := bin/imagectl-demo
 
 .PHONY: all build test stress demo lint fuzz vuln bench bench-tools bench-stores bench-scale bench-compare bench-load-save bench-registry clean
 
 all: build
 
 build:
-	$(GO) build $(GOFLAGS_TAGS) ./...
+	$(GO) build $(DEMO_TAGS) ./...
 	$(GO) build $(GOFLAGS_TAGS) -o $(BIN) ./cmd/imagectl
 
 # The tests need no network and no /etc/containers; as root they use a vfs store in a temp dir.
 test:
-	$(GO) test $(GOFLAGS_TAGS) -count=1 -timeout 45m ./...
+	$(GO) test $(DEMO_TAGS) -count=1 -timeout 45m ./...
 
 # Each fuzz target of the root package (go test -list '^Fuzz'; FUZZ=regexp picks some) for
 # FUZZTIME, one after the other; FUZZFLAGS adds go test flags (e.g. FUZZFLAGS=-parallel=1 on a shared machine). The
@@ -53,7 +58,8 @@ vuln:
 
 # The main job: real archives from testdata/ into a throwaway store, then everything imagectl can do.
 demo: build
-	./$(BIN) demo --testdata testdata
+	$(GO) build $(DEMO_TAGS) -o $(DEMO_BIN) ./cmd/imagectl
+	./$(DEMO_BIN) demo --testdata testdata
 
 # The long variants of the reliability tests (make test runs them short): 4 worker processes
 # and a lister, 50 cycles each, 3 runs; the same from goroutines under the race detector;
@@ -66,6 +72,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(GOFLAGS_TAGS) ./...
+	$(GO) vet $(DEMO_TAGS) ./cmd/imagectl
 
 # The scale benchmarks (bench_scale_test.go) run on stores made by bench/nstore, cached in
 # $(IMAGE_BENCH_DIR)/sN for N in $(IMAGE_BENCH_SIZES); bench-stores builds the missing ones

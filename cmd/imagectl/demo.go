@@ -1,3 +1,5 @@
+//go:build imagectl_demo
+
 package main
 
 import (
@@ -32,9 +34,6 @@ var demoArchives = []string{
 
 // demoOCIInputs are the OCI archive and layout the demo loads after the docker-archives.
 var demoOCIInputs = []string{"tiny.oci.tar", "busybox.oci"}
-
-// demoPolicy accepts every image: the demo loads local archives only.
-const demoPolicy = `{"default":[{"type":"insecureAcceptAnything"}]}` + "\n"
 
 // demoOptions are the flags of `demo`.
 type demoOptions struct {

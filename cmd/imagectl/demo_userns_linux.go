@@ -1,3 +1,5 @@
+//go:build imagectl_demo
+
 package main
 
 import (

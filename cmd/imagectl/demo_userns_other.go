@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build imagectl_demo && !linux
 
 package main
 

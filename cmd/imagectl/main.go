@@ -2,7 +2,8 @@
 // image library, with podman's subcommands, flags and output formats (`podman image ...`),
 // so scripts can switch between the two.
 //
-//	imagectl [global flags] images|inspect|tag|untag|history|tree|df|load|save|import|pull|push|login|logout|rm|prune|demo ...
+//	imagectl [global flags] images|inspect|tag|untag|history|tree|df|load|save|import|pull|push|login|logout|rm|prune ...
+//	imagectl-demo demo [--testdata DIR]   (built with the imagectl_demo tag: make demo)
 //
 // Errors are printed to stderr as "Error: <message>" and the exit code is 125, as podman does.
 package main

@@ -53,12 +53,12 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newTreeCommand(g),
 		newLoadCommand(g),
 		newSaveCommand(g),
-		newDemoCommand(g),
 		newImportCommand(g),
 		newPullCommand(g),
 		newPushCommand(g),
 		newLoginCommand(g),
 		newLogoutCommand(g),
+		newDemoCommand(g),
 	)
 	return cmd
 }
