@@ -132,6 +132,17 @@ func (r *Runtime) compileTimeFilter(key, value string) (filterFunc, error) {
 	}, nil
 }
 
+// needsChildren reports whether filters (already compiled without error) ask which images
+// have children: dangling and intermediate do.
+func needsChildren(filters []string) bool {
+	for _, f := range filters {
+		if key, _, _, err := splitFilter(f); err == nil && (key == "dangling" || key == "intermediate") {
+			return true
+		}
+	}
+	return false
+}
+
 func compileBoolFilter(key, value string) (filterFunc, error) {
 	want, err := strconv.ParseBool(value)
 	if err != nil {

@@ -42,6 +42,7 @@ func (i *Image) History(ctx context.Context) ([]HistoryEntry, error) {
 	if err != nil {
 		return nil, err
 	}
+	g.prefetchHistory(ctx, img.TopLayer(), len(cfg.History) > 0 && cfg.History[0].EmptyLayer)
 	chain := g.layerChain(img.TopLayer())
 	entries := make([]HistoryEntry, len(cfg.History))
 	layers := 0 // layers created by the steps so far

@@ -42,9 +42,24 @@ type Image struct {
 type imageConfig struct {
 	oci imgspecv1.Image
 
+	keysOnce       sync.Once
+	key, parentKey string // historyKey of the history, and of all but its last entry
+
 	dockerOnce sync.Once
 	docker     dockerExtras
 	dockerErr  error
+}
+
+// historyKeys returns the historyKey of the config's history and of the history without its
+// last entry (the key the image's parent has), computing them once, in one pass.
+func (c *imageConfig) historyKeys() (key, parentKey string) {
+	c.keysOnce.Do(func() {
+		for _, e := range c.oci.History {
+			c.parentKey = c.key
+			c.key = historyKeyStep(c.key, e)
+		}
+	})
+	return c.key, c.parentKey
 }
 
 // extras returns the Docker-only fields of the config that read returns, decoding them once.

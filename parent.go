@@ -160,14 +160,15 @@ func (g *graph) parent(ctx context.Context, img *Image) (*Image, error) {
 }
 
 func (g *graph) findParent(ctx context.Context, img *Image) (*Image, error) {
-	cfg, err := img.Config(ctx)
+	ic, err := img.imageConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
+	cfg := &ic.oci
 	if len(cfg.History) == 0 {
 		return nil, nil
 	}
-	want := historyKey(cfg.History[:len(cfg.History)-1])
+	_, want := ic.historyKeys()
 	var found []*Image
 	for _, layer := range g.parentLayers(img) {
 		candidates, err := g.withHistory(ctx, layer, want)
@@ -209,27 +210,21 @@ func (g *graph) withHistory(ctx context.Context, layer, key string) ([]*Image, e
 	}
 	idx := make(map[string][]*Image, len(images))
 	for _, img := range images {
-		cfg, err := img.Config(ctx)
+		cfg, err := img.imageConfig(ctx)
 		if err != nil {
 			return nil, err
 		}
-		k := historyKey(cfg.History)
+		k, _ := cfg.historyKeys()
 		idx[k] = append(idx[k], img)
 	}
 	g.historyIndex[layer] = idx
 	return idx[key], nil
 }
 
-// historyKey digests the fields sameHistoryEntry compares, for every entry of hist: the key
-// of an empty history is "", and each entry chains onto the key of the entries before it
-// (historyKeyStep), so the keys of every prefix of a history cost one pass.
-func historyKey(hist []imgspecv1.History) string {
-	key := ""
-	for _, e := range hist {
-		key = historyKeyStep(key, e)
-	}
-	return key
-}
+// The historyKey of a history digests the fields sameHistoryEntry compares, for every entry:
+// the key of an empty history is "", and each entry chains onto the key of the entries before
+// it (historyKeyStep), so the keys of every prefix of a history cost one pass
+// (imageConfig.historyKeys).
 
 // historyKeyStep returns the key of a history whose entries before e have the key prev.
 func historyKeyStep(prev string, e imgspecv1.History) string {

@@ -157,6 +157,9 @@ func (r *Runtime) ListImages(ctx context.Context, opts *ListOptions) ([]*Image, 
 	if err != nil {
 		return nil, err
 	}
+	if needsChildren(o.Filters) {
+		g.prefetchChildren(ctx)
+	}
 	images := make([]*Image, 0, len(g.images))
 	for _, img := range g.images {
 		ok, err := filters.matches(ctx, g, img)
