@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -32,10 +33,33 @@ func main() {
 	if reexec.Init() {
 		return
 	}
+	if os.Getenv("GOGC") == "" && isQuery(os.Args[1:]) {
+		debug.SetGCPercent(queryGCPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// queryGCPercent is the GOGC of the commands that only read the store (isQuery), unless the
+// user sets GOGC: such a command reads the store's indexes once and exits, and with Go's
+// default of 100 a fifth of `imagectl images` on a store of 500 images went to collecting
+// garbage the exit frees anyway (25.8 ms against 21.2 ms with 400, median of 40 runs). Peak
+// memory grows by about 10 MiB at 5,000 images.
+const queryGCPercent = 400
+
+// isQuery reports whether args run a command that only reads the store.
+func isQuery(args []string) bool {
+	cmd, _, err := newRootCommand(io.Discard, io.Discard).Find(args)
+	if err != nil {
+		return false
+	}
+	switch cmd.Name() {
+	case "images", "history", "tree", "inspect", "df":
+		return true
+	}
+	return false
 }
 
 // execute runs imagectl with args, writing output to stdout and the error, if any, to stderr

@@ -141,3 +141,25 @@ func lines(s string) []string {
 	}
 	return strings.Split(s, "\n")
 }
+
+// TestIsQuery: the commands that only read the store are told apart from the others through
+// the global flags before them.
+func TestIsQuery(t *testing.T) {
+	for args, want := range map[string]bool{
+		"images":                               true,
+		"--root /r --runroot /x images -a":     true,
+		"--storage-driver vfs history busybox": true,
+		"tree --whatrequires x":                true,
+		"inspect x":                            true,
+		"df":                                   true,
+		"rm x":                                 false,
+		"--root /r pull busybox":               false,
+		"load -i x.tar":                        false,
+		"":                                     false,
+		"nosuchcommand":                        false,
+	} {
+		if got := isQuery(strings.Fields(args)); got != want {
+			t.Errorf("isQuery(%q) = %v, want %v", args, got, want)
+		}
+	}
+}
