@@ -7,6 +7,8 @@
 #
 #   bench/load-save.sh        (needs podman, buildah, busybox-static, jq, openssl, GNU time)
 #   RUNS=5 SCRATCH=/work/scratch/bench SHARED_BENCH=../shared/bench OUT=$SCRATCH/load-save-DATE
+#   OPS="load-docker-archive load-oci-archive save-docker-archive save-oci-archive import"
+#       (the saves read the image the oci-archive load leaves: keep that load before them)
 #
 # Floors (bench/floor-vfs.sh; their output dir is removed outside the timing):
 #   load:   one SHA-256 pass per layer of the docker-archive, each layer laid out as vfs does
@@ -22,6 +24,7 @@ repo=$(cd "$here/.." && pwd)
 SHARED=${SHARED_BENCH:-$repo/../shared/bench}
 [[ -d $SHARED ]] || SHARED=/work/shared/bench
 RUNS=${RUNS:-5}
+OPS=${OPS:-load-docker-archive load-oci-archive save-docker-archive save-oci-archive import}
 SCRATCH=${SCRATCH:-/var/tmp}
 OUT=${OUT:-$SCRATCH/load-save-$(date +%Y%m%d-%H%M%S)}
 export TMPDIR=$SCRATCH
@@ -100,7 +103,7 @@ run() {
 for r in $(seq "$RUNS"); do
   if (( r % 2 )); then tools="podman imagectl floor floor-rm"; else tools="floor-rm floor imagectl podman"; fi
   # the saves read the image that the oci-archive load left in each store
-  for op in load-docker-archive load-oci-archive save-docker-archive save-oci-archive import; do
+  for op in $OPS; do
     for t in $tools; do run "$r" "$op" "$t"; done
   done
 done
