@@ -9,6 +9,8 @@
 #   RUNS=5 SCRATCH=/work/scratch/bench SHARED_BENCH=../shared/bench OUT=$SCRATCH/load-save-DATE
 #   OPS="load-docker-archive load-oci-archive save-docker-archive save-oci-archive import"
 #       (the saves read the image the oci-archive load leaves: keep that load before them)
+#   BEFORE=PATH  another imagectl binary (an earlier build) run as tool "before" for the loads
+#       and import, on a store of its own; OUT/ratios.md then gives per-round ratios
 #
 # Floors (bench/floor-vfs.sh; their output dir is removed outside the timing):
 #   load:   one SHA-256 pass per layer of the docker-archive, each layer laid out as vfs does
@@ -79,6 +81,10 @@ timed() {
 }
 fresh_podman() { podman rmi -a -f >/dev/null 2>&1 || true; }
 fresh_ours() { rm -rf "$OURS"; }
+BEFORE=${BEFORE:+$(realpath "$BEFORE")}
+IB=("$BEFORE" --root "$PEERS_ROOT/before/root" --runroot "$PEERS_ROOT/before/run" --storage-driver vfs
+  --signature-policy "$POLICY" --registries-conf "$PEERS_ROOT/registries.conf")
+fresh_before() { rm -rf "$PEERS_ROOT/before"; }
 floor_dir=$W/floor
 # one (op, tool) run with its untimed set-up
 run() {
@@ -97,11 +103,14 @@ run() {
     podman/import) fresh_podman; timed "$r" "$op" podman podman import "$W/rootfs.tar" localhost/imported:1 ;;
     imagectl/import) fresh_ours; timed "$r" "$op" imagectl "${IC[@]}" import -q "$W/rootfs.tar" localhost/imported:1 ;;
     floor/import) rm -rf "$floor_dir"; timed "$r" "$op" floor "$FLOOR" "$floor_dir" "$W/rootfs.tar"; rm -rf "$floor_dir" ;;
+    before/load-docker-archive) fresh_before; timed "$r" "$op" before "${IB[@]}" load -q -i "$DA" ;;
+    before/load-oci-archive) fresh_before; timed "$r" "$op" before "${IB[@]}" load -q -i "$OA" ;;
+    before/import) fresh_before; timed "$r" "$op" before "${IB[@]}" import -q "$W/rootfs.tar" localhost/imported:1 ;;
   esac
 }
 
 for r in $(seq "$RUNS"); do
-  if (( r % 2 )); then tools="podman imagectl floor floor-rm"; else tools="floor-rm floor imagectl podman"; fi
+  if (( r % 2 )); then tools="podman imagectl ${BEFORE:+before} floor floor-rm"; else tools="floor-rm floor ${BEFORE:+before} imagectl podman"; fi
   # the saves read the image that the oci-archive load left in each store
   for op in $OPS; do
     for t in $tools; do run "$r" "$op" "$t"; done
@@ -135,4 +144,28 @@ awk -F'\t' -v runs="$RUNS" '
     print "Medians of " runs " interleaved rounds; the floor of both loads is the one of the docker-archive layers;"
     print "floor-rm (load, shared floor-big100-vfs.sh, its rm -rf timed too): " cell("load-docker-archive" SUBSEP "floor-rm") "."
   }' "$TSV" | tee "$OUT/summary.md"
+# per-round ratios (each pair measured minutes apart at most), medians over the rounds
+python3 - "$TSV" <<'PY' | tee "$OUT/ratios.md"
+import csv, statistics as st, sys, collections
+t = collections.defaultdict(dict)
+for r in csv.DictReader(open(sys.argv[1]), delimiter='\t'):
+    if r['exit'] == '0':
+        t[(r['op'], r['round'])][r['tool']] = float(r['wall_s'])
+floor_of = lambda op: 'import' if op == 'import' else 'load-docker-archive'
+pairs = [('imagectl', 'podman'), ('imagectl', 'floor'), ('podman', 'floor'), ('before', 'floor'), ('imagectl', 'before')]
+print("| operation | " + " | ".join(f"{a} ÷ {b}" for a, b in pairs) + " |")
+print("|---" * (len(pairs) + 1) + "|")
+for op in sorted({k[0] for k in t}):
+    cells = []
+    for a, b in pairs:
+        v = []
+        for (o, rnd), row in t.items():
+            if o != op:
+                continue
+            bv = t[(floor_of(op), rnd)].get('floor') if b == 'floor' else row.get(b)
+            if a in row and bv:
+                v.append(row[a] / bv)
+        cells.append(f"{st.median(v):.2f} ({len(v)})" if v else "-")
+    print(f"| {op} | " + " | ".join(cells) + " |")
+PY
 echo "results: $OUT"
