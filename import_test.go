@@ -451,12 +451,19 @@ func TestImportBadInput(t *testing.T) {
 			if strings.Contains(err.Error(), "secret") {
 				t.Errorf("error %q shows the password", err)
 			}
-			assertUnchanged(t, rt, before)
-			assertEmptyDir(t, rt.SystemContext().BigFilesTemporaryDir)
-			if ev := rec.take(); len(ev) != 0 {
-				t.Errorf("events after a failed import: %+v", ev)
-			}
+			assertImportLeftNothing(t, rt, rec, before)
 		})
+	}
+}
+
+// assertImportLeftNothing checks what a failed import must leave: the store as it was, the
+// Runtime's temp dir empty, no event.
+func assertImportLeftNothing(t *testing.T, rt *Runtime, rec *recorder, before storeState) {
+	t.Helper()
+	assertUnchanged(t, rt, before)
+	assertEmptyDir(t, rt.SystemContext().BigFilesTemporaryDir)
+	if ev := rec.take(); len(ev) != 0 {
+		t.Errorf("events after a failed import: %+v", ev)
 	}
 }
 
@@ -495,11 +502,7 @@ func TestImportCancelled(t *testing.T) {
 			t.Errorf("%s: error %v, want context.Canceled", source, err)
 		}
 	}
-	assertUnchanged(t, rt, before)
-	assertEmptyDir(t, rt.SystemContext().BigFilesTemporaryDir)
-	if ev := rec.take(); len(ev) != 0 {
-		t.Errorf("events %+v", ev)
-	}
+	assertImportLeftNothing(t, rt, rec, before)
 }
 
 // TestImportConcurrent: ten goroutines import the same tarball at once, from the file (one

@@ -58,11 +58,7 @@ func TestImportRefusedByPolicy(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "rejected") {
 		t.Fatalf("error %v, want a policy rejection", err)
 	}
-	assertUnchanged(t, rt, before)
-	assertEmptyDir(t, rt.SystemContext().BigFilesTemporaryDir)
-	if ev := rec.take(); len(ev) != 0 {
-		t.Errorf("events %+v", ev)
-	}
+	assertImportLeftNothing(t, rt, rec, before)
 }
 
 // TestImportFileChanged: a tarball rewritten between the pass that digests it and the one
