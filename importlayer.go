@@ -3,6 +3,7 @@ package image
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 
 	"github.com/opencontainers/go-digest"
@@ -58,8 +59,9 @@ func importLayerOf(ctx context.Context, src types.ImageSource) (importLayer, err
 // it (same ID, same digests), straight from the file, before the copy: the copy then finds the
 // blob in the store and reuses it, instead of spooling the whole tarball to a temp file and
 // applying it from there (a write and two reads of the tarball fewer). The policy is checked
-// first, so a refused image writes nothing. c/storage digests what it applies; a file that
-// changed since the source digested it is refused (ErrImportSource) and its layer deleted.
+// first, so a refused image writes nothing. The bytes c/storage applies are checked against
+// the digest the source computed before the layer is complete (verifyingReader): a file that
+// changed meanwhile is refused (ErrImportSource) and the layer never exists under its ID.
 // It returns whether it created the layer (false when the layer was already there), so that
 // a failed copy can delete it.
 func (r *Runtime) putImportLayer(ctx context.Context, pc *signature.PolicyContext, src types.ImageSource, path string) (string, bool, error) {
@@ -84,19 +86,47 @@ func (r *Runtime) putImportLayer(ctx context.Context, pc *signature.PolicyContex
 	if err := ctx.Err(); err != nil {
 		return "", false, err
 	}
-	layer, _, err := r.store.PutLayer(l.id(), "", nil, "", false, nil, f)
-	if errors.Is(err, storage.ErrDuplicateID) {
+	v := &verifyingReader{r: f, verifier: l.blob.Verifier()}
+	layer, _, err := r.store.PutLayer(l.id(), "", nil, "", false, nil, v)
+	switch {
+	case v.mismatch:
+		return "", false, errors.Wrapf(ErrImportSource, "the tarball changed while it was imported (its digest is no longer %s)", l.blob)
+	case errors.Is(err, storage.ErrDuplicateID):
 		return l.id(), false, nil // another process wrote it meanwhile
-	}
-	if err != nil {
+	case err != nil:
 		return "", false, errors.Wrap(err, "writing the layer")
 	}
 	if layer.UncompressedDigest != l.diffID || layer.CompressedDigest != l.blob {
+		// Not reached while c/storage reads its input to the end (verifyingReader checked it).
 		r.deleteImportLayer(layer.ID)
 		return "", false, errors.Wrapf(ErrImportSource, "the tarball changed while it was imported (layer %s, diff ID %s; read before: %s, %s)",
 			layer.CompressedDigest, layer.UncompressedDigest, l.blob, l.diffID)
 	}
 	return layer.ID, true, nil
+}
+
+// errTarballChanged ends the input of a layer whose bytes are not the ones digested before.
+var errTarballChanged = errors.New("the tarball changed while it was imported")
+
+// verifyingReader passes r on and, at its end, returns errTarballChanged instead of io.EOF
+// when what it read does not match the verifier. c/storage then fails the layer it is
+// writing and deletes it before it releases the store's lock: no other process ever sees a
+// layer under an ID its content does not match, and a kill during the write leaves an
+// incomplete layer, which c/storage deletes when the store is next opened.
+type verifyingReader struct {
+	r        io.Reader
+	verifier digest.Verifier
+	mismatch bool
+}
+
+func (v *verifyingReader) Read(p []byte) (int, error) {
+	n, err := v.r.Read(p)
+	_, _ = v.verifier.Write(p[:n]) // a digest.Verifier's Write does not fail
+	if err == io.EOF && !v.verifier.Verified() {
+		v.mismatch = true
+		return n, errTarballChanged
+	}
+	return n, err
 }
 
 // deleteImportLayer deletes a layer putImportLayer created. c/storage refuses to delete it if an

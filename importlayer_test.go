@@ -3,6 +3,7 @@ package image
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -62,7 +63,8 @@ func TestImportRefusedByPolicy(t *testing.T) {
 }
 
 // TestImportFileChanged: a tarball rewritten between the pass that digests it and the one
-// that writes the layer is refused (ErrImportSource) and its layer deleted.
+// that writes the layer is refused (ErrImportSource) while c/storage writes the layer (the
+// reader fails at its end, "no longer"), so the layer never exists complete under its ID.
 func TestImportFileChanged(t *testing.T) {
 	rt, _ := newTestRuntime(t)
 	before := snapshotStore(t, rt)
@@ -89,8 +91,26 @@ func TestImportFileChanged(t *testing.T) {
 	}
 	defer destroyPolicyContext(pc)
 	_, created, err := rt.putImportLayer(ctx, pc, src, path)
-	if !errors.Is(err, ErrImportSource) || created || !strings.Contains(err.Error(), "changed") {
+	if !errors.Is(err, ErrImportSource) || created || !strings.Contains(err.Error(), "is no longer "+digest.FromBytes(content).String()) {
 		t.Fatalf("created %v, error %v; want ErrImportSource", created, err)
 	}
 	assertUnchanged(t, rt, before)
+}
+
+// TestVerifyingReader: the reader passes the bytes on, ends with io.EOF when they have the
+// expected digest and with errTarballChanged when they do not.
+func TestVerifyingReader(t *testing.T) {
+	for _, c := range []struct {
+		content, digested string
+		want              error
+	}{{"the bytes", "the bytes", io.EOF}, {"other bytes", "the bytes", errTarballChanged}, {"", "", io.EOF}} {
+		v := &verifyingReader{r: strings.NewReader(c.content), verifier: digest.FromString(c.digested).Verifier()}
+		got, err := io.ReadAll(v)
+		if c.want == io.EOF && (err != nil || v.mismatch) || c.want != io.EOF && (!errors.Is(err, c.want) || !v.mismatch) {
+			t.Errorf("%q digested as %q: error %v, mismatch %v", c.content, c.digested, err, v.mismatch)
+		}
+		if string(got) != c.content {
+			t.Errorf("read %q, want %q", got, c.content)
+		}
+	}
 }
