@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	stderrors "errors"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -330,8 +331,11 @@ func configID(ctx context.Context, sys *types.SystemContext, ref types.ImageRefe
 // Runtime's SystemContext, else the system default.
 func (r *Runtime) policyContext() (*signature.PolicyContext, error) {
 	policy, err := signature.DefaultPolicy(r.systemContext())
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return nil, errors.Wrapf(ErrNoPolicy, "%s (set SystemContext.SignaturePolicyPath or install /etc/containers/policy.json)", err.Error())
+	case err != nil: // the file is there and wrong: say what is wrong, not that it is missing
+		return nil, errors.Wrap(err, "reading the signature policy")
 	}
 	pc, err := signature.NewPolicyContext(policy)
 	if err != nil {

@@ -157,6 +157,20 @@ func TestLoadWithoutPolicy(t *testing.T) {
 	assertUnchanged(t, rt, before)
 }
 
+// TestLoadWithInvalidPolicy: a policy file that is there but not valid is reported as such,
+// naming the file, not as a missing policy; nothing changes.
+func TestLoadWithInvalidPolicy(t *testing.T) {
+	rt, _ := newTestRuntime(t)
+	before := snapshotStore(t, rt)
+	policy := rt.SystemContext().SignaturePolicyPath
+	writeFile(t, policy, "this is not JSON")
+	_, err := rt.Load(context.Background(), testdataPath("tiny.docker.tar"), nil)
+	if err == nil || errors.Is(err, ErrNoPolicy) || !strings.Contains(err.Error(), policy) {
+		t.Fatalf("error %v, want one naming the invalid file %s", err, policy)
+	}
+	assertUnchanged(t, rt, before)
+}
+
 // TestSizeFromSnapshot: the size of a listed image, computed from the listing's snapshot, is
 // what c/storage's ImageSize says, for layered images, config-only steps, images without
 // layers and a real archive; an image not from a listing asks the store.
