@@ -41,7 +41,7 @@ func newImportCommand(g *globalOptions) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				_, err = fmt.Fprintln(cmd.OutOrStdout(), id)
+				_, err = fmt.Fprintln(cmd.OutOrStdout(), "sha256:"+id) // podman's last line
 				return err
 			})
 		},

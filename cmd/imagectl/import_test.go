@@ -61,7 +61,7 @@ func extractRootfs(t *testing.T) string {
 	return path
 }
 
-var fullID = regexp.MustCompile(`^[0-9a-f]{64}\n$`)
+var fullID = regexp.MustCompile(`^sha256:[0-9a-f]{64}\n$`)
 
 // TestImportPodmansBusybox runs podman's import command line: the output is the ID, and the
 // image is podman's (same ID when the local time zone is UTC, as c/image writes local time).
@@ -74,7 +74,7 @@ func TestImportPodmansBusybox(t *testing.T) {
 		if !fullID.MatchString(out) {
 			t.Fatalf("output %q, want the image ID", out)
 		}
-		if _, offset := time.Now().Zone(); offset == 0 && out != recordedID(t, "busybox")+"\n" {
+		if _, offset := time.Now().Zone(); offset == 0 && out != "sha256:"+recordedID(t, "busybox")+"\n" {
 			t.Errorf("ID %q, podman's %s", out, recordedID(t, "busybox"))
 		}
 	}
@@ -94,13 +94,13 @@ func TestImportFlags(t *testing.T) {
 	e := newTestEnv(t)
 	rootfs := extractRootfs(t)
 	out := e.mustRun(t, "import", "-c", "CMD /bin/app", "-c", "LABEL a=b", "-m", "hello", "-q", "--platform", "linux/arm/v6", rootfs, "app:1")
-	id := strings.TrimSpace(out)
+	id := strings.TrimPrefix(strings.TrimSpace(out), "sha256:")
 	got := e.mustRun(t, "inspect", "--format", "{{.Id}} {{.RepoTags}} {{.Config.Cmd}} {{.Labels}} {{.Comment}}", "app:1")
 	if want := id + " [localhost/app:1] [/bin/sh -c /bin/app] map[a:b] hello\n"; got != want {
 		t.Errorf("inspect: %q, want %q", got, want)
 	}
 	assertPlatform(t, e, id, "linux", "arm")
-	id = strings.TrimSpace(e.mustRun(t, "import", "--os", "freebsd", "--arch", "x86_64", rootfs))
+	id = strings.TrimPrefix(strings.TrimSpace(e.mustRun(t, "import", "--os", "freebsd", "--arch", "x86_64", rootfs)), "sha256:")
 	assertPlatform(t, e, id, "freebsd", "amd64")
 	if tags := e.mustRun(t, "inspect", "--format", "{{.RepoTags}}", id); tags != "[]\n" {
 		t.Errorf("unnamed import has tags %q", tags)
@@ -117,7 +117,7 @@ func TestImportFlags(t *testing.T) {
 	if !fullID.MatchString(out) {
 		t.Fatalf("output %q, want the image ID", out)
 	}
-	if got := e.mustRun(t, "inspect", "--format", "{{.Id}}", "from-stdin"); got != out {
+	if got := e.mustRun(t, "inspect", "--format", "{{.Id}}", "from-stdin"); "sha256:"+got != out {
 		t.Errorf("from-stdin is %q, import printed %q", got, out)
 	}
 }
