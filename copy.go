@@ -108,3 +108,19 @@ func (w *blobWatch) stop() []string {
 	<-w.done
 	return w.open
 }
+
+// openedRef is a reference whose image source is already open: copy.Image gets that source
+// instead of opening (and reading the whole tarball) again. The caller closes the source.
+type openedRef struct {
+	types.ImageReference
+	src types.ImageSource
+}
+
+// NewImageSource returns the open source; closing what it returns does nothing.
+func (r openedRef) NewImageSource(context.Context, *types.SystemContext) (types.ImageSource, error) {
+	return unclosable{r.src}, nil
+}
+
+type unclosable struct{ types.ImageSource }
+
+func (unclosable) Close() error { return nil }

@@ -153,6 +153,26 @@ func (r *Runtime) runImport(ctx context.Context, job *importJob) (string, error)
 		return "", err
 	}
 	defer release()
+	id, err := r.importFile(ctx, pc, job, path)
+	if err != nil && path != job.source {
+		err = &sourceNamedError{err: err, msg: strings.ReplaceAll(err.Error(), path, job.display)}
+	}
+	return id, err
+}
+
+// sourceNamedError is an error of an import that read a temp file or link in place of the
+// source (a reader, a URL, a pipe, a path with ":"), with that file's path replaced by the
+// source in its message; errors.Is and errors.As see the error it wraps.
+type sourceNamedError struct {
+	err error
+	msg string
+}
+
+func (e *sourceNamedError) Error() string { return e.msg }
+func (e *sourceNamedError) Unwrap() error { return e.err }
+
+// importFile imports the tarball at path, a regular file holding the source's bytes.
+func (r *Runtime) importFile(ctx context.Context, pc *signature.PolicyContext, job *importJob, path string) (string, error) {
 	if err := checkTarball(path); err != nil {
 		return "", err
 	}
@@ -446,22 +466,6 @@ func ociManifest(ctx context.Context, src types.ImageSource) (*imgspecv1.Manifes
 	}
 	return &m, nil
 }
-
-// openedRef is a reference whose image source is already open: copy.Image gets that source
-// instead of opening (and reading the whole tarball) again. The caller closes the source.
-type openedRef struct {
-	types.ImageReference
-	src types.ImageSource
-}
-
-// NewImageSource returns the open source; closing what it returns does nothing.
-func (r openedRef) NewImageSource(context.Context, *types.SystemContext) (types.ImageSource, error) {
-	return unclosable{r.src}, nil
-}
-
-type unclosable struct{ types.ImageSource }
-
-func (unclosable) Close() error { return nil }
 
 // configSource serves an image source's blobs and a replaced configuration and manifest.
 type configSource struct {

@@ -397,6 +397,7 @@ func TestImportBadInput(t *testing.T) {
 		"short.tar":     []byte("x"),
 		"truncated.tar": full[:len(full)/2],
 		"truncated.gz":  gz[:len(gz)/2],
+		"trunc:ated.gz": gz[:len(gz)/2],
 		"empty.gz":      compress(t, nil, "gzip"),
 	}
 	for name, content := range files {
@@ -420,6 +421,8 @@ func TestImportBadInput(t *testing.T) {
 		{"empty gzip", filepath.Join(dir, "empty.gz"), ImportOptions{}, ErrUnsupportedFormat, nil},
 		{"truncated", filepath.Join(dir, "truncated.tar"), ImportOptions{}, nil, nil},
 		{"truncated gzip", filepath.Join(dir, "truncated.gz"), ImportOptions{}, nil, nil},
+		{"truncated gzip, path with colon", filepath.Join(dir, "trunc:ated.gz"), ImportOptions{}, nil, nil},
+		{"truncated reader", "-", ImportOptions{Reader: bytes.NewReader(full[:len(full)/2])}, nil, nil},
 		{"404", srv.URL + "/rootfs.tar", ImportOptions{}, ErrImportSource, []string{"404 Not Found"}},
 		{"password hidden", "http://user:secret@" + strings.TrimPrefix(srv.URL, "http://") + "/x.tar", ImportOptions{}, ErrImportSource, []string{"404"}},
 		{"https, untrusted", tlsSrv.URL + "/rootfs.tar", ImportOptions{}, ErrImportSource, []string{"certificate"}},
@@ -450,6 +453,9 @@ func TestImportBadInput(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "secret") {
 				t.Errorf("error %q shows the password", err)
+			}
+			if tmp := filepath.Join(rt.store.GraphRoot(), "image-tmp"); strings.Contains(err.Error(), tmp) {
+				t.Errorf("error %q names a temp file of the import instead of the source", err)
 			}
 			assertImportLeftNothing(t, rt, rec, before)
 		})
