@@ -158,6 +158,14 @@ func (o *outside) check(t *testing.T) {
 // listTree lists every path under dir with its size.
 func listTree(t *testing.T, dir string) []string {
 	t.Helper()
+	return describeTree(t, dir, func(p string, fi fs.FileInfo) (string, error) {
+		return fmt.Sprintf("%s %d", p, fi.Size()), nil
+	})
+}
+
+// describeTree returns describe of every path under dir, in walk order.
+func describeTree(t *testing.T, dir string, describe func(p string, fi fs.FileInfo) (string, error)) []string {
+	t.Helper()
 	var out []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -167,8 +175,9 @@ func listTree(t *testing.T, dir string) []string {
 		if err != nil {
 			return err
 		}
-		out = append(out, fmt.Sprintf("%s %d", p, fi.Size()))
-		return nil
+		line, err := describe(p, fi)
+		out = append(out, line)
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -28,11 +28,15 @@ import (
 const exitError = 125
 
 func main() {
-	// c/storage re-executes this binary for some of its work (applying layers in a chroot);
-	// such a child must do that work and nothing else.
+	// c/storage re-executes this binary for some of its work (copying and applying layers
+	// in a chroot, for drivers that do not use the applier set below); such a child must do
+	// that work and nothing else.
 	if reexec.Init() {
 		return
 	}
+	// vfs layers are applied by a chrooted thread of this process rather than by a child
+	// started per layer (the library's ApplyLayersInProcess says how and what it saves).
+	image.ApplyLayersInProcess()
 	if os.Getenv("GOGC") == "" && isQuery(os.Args[1:]) {
 		debug.SetGCPercent(queryGCPercent)
 	}

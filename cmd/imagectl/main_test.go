@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/seed-1e5c3c91/image"
 	"go.podman.io/storage/pkg/reexec"
 )
 
@@ -17,6 +18,7 @@ func TestMain(m *testing.M) {
 	if reexec.Init() {
 		return
 	}
+	image.ApplyLayersInProcess() // as main does: the commands' tests apply layers as imagectl does
 	os.Exit(m.Run())
 }
 
