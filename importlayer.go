@@ -87,7 +87,10 @@ func (r *Runtime) putImportLayer(ctx context.Context, pc *signature.PolicyContex
 		return "", false, err
 	}
 	v := &verifyingReader{r: f, verifier: l.blob.Verifier()}
-	layer, _, err := r.store.PutLayer(l.id(), "", nil, "", false, nil, v)
+	// c/storage is given both digests, so it does not compute them again: the verifying reader
+	// checks the bytes it reads against the blob digest, and those bytes are the ones whose
+	// tar stream had the diff ID.
+	layer, _, err := r.store.PutLayer(l.id(), "", nil, "", false, &storage.LayerOptions{OriginalDigest: l.blob, UncompressedDigest: l.diffID}, v)
 	switch {
 	case v.mismatch:
 		return "", false, errors.Wrapf(ErrImportSource, "the tarball changed while it was imported (its digest is no longer %s)", l.blob)
@@ -96,11 +99,11 @@ func (r *Runtime) putImportLayer(ctx context.Context, pc *signature.PolicyContex
 	case err != nil:
 		return "", false, errors.Wrap(err, "writing the layer")
 	}
-	if layer.UncompressedDigest != l.diffID || layer.CompressedDigest != l.blob {
-		// Not reached while c/storage reads its input to the end (verifyingReader checked it).
+	if !v.verified {
+		// Not reached while c/storage reads its input to the end, as it does for every format
+		// (it drains the tar stream, and the decompressors read to the end of their input).
 		r.deleteImportLayer(layer.ID)
-		return "", false, errors.Wrapf(ErrImportSource, "the tarball changed while it was imported (layer %s, diff ID %s; read before: %s, %s)",
-			layer.CompressedDigest, layer.UncompressedDigest, l.blob, l.diffID)
+		return "", false, errors.Wrapf(ErrImportSource, "the tarball was not read to its end while its layer was written (digest %s)", l.blob)
 	}
 	return layer.ID, true, nil
 }
@@ -116,15 +119,19 @@ var errTarballChanged = errors.New("the tarball changed while it was imported")
 type verifyingReader struct {
 	r        io.Reader
 	verifier digest.Verifier
-	mismatch bool
+	// mismatch and verified say how the end went, once it was read.
+	mismatch, verified bool
 }
 
 func (v *verifyingReader) Read(p []byte) (int, error) {
 	n, err := v.r.Read(p)
 	_, _ = v.verifier.Write(p[:n]) // a digest.Verifier's Write does not fail
-	if err == io.EOF && !v.verifier.Verified() {
-		v.mismatch = true
-		return n, errTarballChanged
+	if errors.Is(err, io.EOF) {
+		if !v.verifier.Verified() {
+			v.mismatch = true
+			return n, errTarballChanged
+		}
+		v.verified = true
 	}
 	return n, err
 }

@@ -41,6 +41,13 @@ func TestImportLayerWrittenOnce(t *testing.T) {
 			if want := digest.FromBytes(content); layer.CompressedDigest != want || layer.CompressedSize != int64(len(content)) {
 				t.Errorf("layer compressed digest %s, size %d; want %s, %d", layer.CompressedDigest, layer.CompressedSize, want, len(content))
 			}
+			tarInfo, err := os.Stat(rootfs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if layer.UncompressedSize != tarInfo.Size() {
+				t.Errorf("layer uncompressed size %d, want the tar's %d", layer.UncompressedSize, tarInfo.Size())
+			}
 			if skip := "Skipping blob " + digest.FromBytes(content).String() + " (already present)"; !strings.Contains(logs.String(), skip) {
 				t.Errorf("the copy did not reuse the layer: no %q in the log", skip)
 			}
@@ -97,8 +104,9 @@ func TestImportFileChanged(t *testing.T) {
 	assertUnchanged(t, rt, before)
 }
 
-// TestVerifyingReader: the reader passes the bytes on, ends with io.EOF when they have the
-// expected digest and with errTarballChanged when they do not.
+// TestVerifyingReader: the reader passes the bytes on, ends with io.EOF (and says it verified
+// them) when they have the expected digest and with errTarballChanged when they do not; read
+// short of its end, it has verified nothing.
 func TestVerifyingReader(t *testing.T) {
 	for _, c := range []struct {
 		content, digested string
@@ -106,11 +114,15 @@ func TestVerifyingReader(t *testing.T) {
 	}{{"the bytes", "the bytes", io.EOF}, {"other bytes", "the bytes", errTarballChanged}, {"", "", io.EOF}} {
 		v := &verifyingReader{r: strings.NewReader(c.content), verifier: digest.FromString(c.digested).Verifier()}
 		got, err := io.ReadAll(v)
-		if c.want == io.EOF && (err != nil || v.mismatch) || c.want != io.EOF && (!errors.Is(err, c.want) || !v.mismatch) {
-			t.Errorf("%q digested as %q: error %v, mismatch %v", c.content, c.digested, err, v.mismatch)
+		if c.want == io.EOF && (err != nil || v.mismatch || !v.verified) || c.want != io.EOF && (!errors.Is(err, c.want) || !v.mismatch || v.verified) {
+			t.Errorf("%q digested as %q: error %v, mismatch %v, verified %v", c.content, c.digested, err, v.mismatch, v.verified)
 		}
 		if string(got) != c.content {
 			t.Errorf("read %q, want %q", got, c.content)
 		}
+	}
+	short := &verifyingReader{r: strings.NewReader("the bytes"), verifier: digest.FromString("the bytes").Verifier()}
+	if _, err := short.Read(make([]byte, 3)); err != nil || short.verified || short.mismatch {
+		t.Errorf("read 3 of 9 bytes: error %v, verified %v, mismatch %v; want neither", err, short.verified, short.mismatch)
 	}
 }
