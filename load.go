@@ -330,8 +330,11 @@ func configID(ctx context.Context, sys *types.SystemContext, ref types.ImageRefe
 // policyContext returns the signature policy context for copies: the policy file named in the
 // Runtime's SystemContext, else the system default.
 func (r *Runtime) policyContext() (*signature.PolicyContext, error) {
-	policy, err := signature.DefaultPolicy(r.systemContext())
+	sys := r.systemContext()
+	policy, err := signature.DefaultPolicy(sys)
 	switch {
+	case errors.Is(err, fs.ErrNotExist) && sys.SignaturePolicyPath != "":
+		return nil, errors.Wrapf(ErrNoPolicy, "the signature policy %q does not exist", sys.SignaturePolicyPath)
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, errors.Wrapf(ErrNoPolicy, "%s (set SystemContext.SignaturePolicyPath or install /etc/containers/policy.json)", err.Error())
 	case err != nil: // the file is there and wrong: say what is wrong, not that it is missing

@@ -151,8 +151,8 @@ func TestLoadWithoutPolicy(t *testing.T) {
 	}
 	before := snapshotStore(t, rt)
 	_, err = rt2.Load(context.Background(), testdataPath("tiny.docker.tar"), nil)
-	if !errors.Is(err, ErrNoPolicy) {
-		t.Fatalf("error %v, want ErrNoPolicy", err)
+	if !errors.Is(err, ErrNoPolicy) || !strings.Contains(err.Error(), sys.SignaturePolicyPath+`" does not exist`) {
+		t.Fatalf("error %v, want ErrNoPolicy naming %s", err, sys.SignaturePolicyPath)
 	}
 	assertUnchanged(t, rt, before)
 }

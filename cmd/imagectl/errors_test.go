@@ -65,3 +65,14 @@ func TestInspectPrintsFoundBeforeError(t *testing.T) {
 		t.Errorf("stdout %q, want [] as podman prints", stdout)
 	}
 }
+
+// TestMissingPolicyFile: a --signature-policy file that does not exist is named as such, and
+// the hint to give one (for when no policy was given and the system has none) is left out.
+func TestMissingPolicyFile(t *testing.T) {
+	e := newTestEnv(t)
+	missing := filepath.Join(t.TempDir(), "no-such-policy.json")
+	_, stderr, code := e.run("--signature-policy", missing, "load", "-i", testdataPath("busybox.docker.tar"))
+	if code != exitError || !strings.Contains(stderr, `"`+missing+`" does not exist`) || strings.Contains(stderr, "give imagectl a policy file") {
+		t.Errorf("exit %d, stderr %q; want one error naming %s as missing, without the hint", code, stderr, missing)
+	}
+}

@@ -80,7 +80,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return int(code)
 	}
 	msg := err.Error()
-	if errors.Is(err, image.ErrNoPolicy) {
+	if errors.Is(err, image.ErrNoPolicy) && !cmd.PersistentFlags().Changed("signature-policy") {
 		msg += " (give imagectl a policy file with --signature-policy FILE)"
 	}
 	for _, line := range strings.Split(msg, "\n") {
