@@ -28,3 +28,18 @@ var (
 
 // ErrReadOnly: the image lives in a read-only additional image store and cannot be changed.
 var ErrReadOnly = errors.New("image is read-only")
+
+// ErrManifestList: the image is a manifest list (Image.IsManifestList), which has no config,
+// history or layers to read.
+var ErrManifestList = errors.New("image is a manifest list")
+
+// ErrNotTarball: Import's source is not a tar archive (plain or compressed): an empty file, a
+// directory, or other content. errors.Is also matches it with ErrUnsupportedFormat, which
+// Import returned for these before.
+var ErrNotTarball error = notTarball{}
+
+type notTarball struct{}
+
+func (notTarball) Error() string { return "not a tar archive" }
+
+func (notTarball) Is(target error) bool { return target == ErrUnsupportedFormat }

@@ -3,6 +3,7 @@ package image
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -250,7 +251,7 @@ func (i *Image) imageConfig(ctx context.Context) (*imageConfig, error) {
 		return nil, err
 	}
 	i.runtime.counts.configReads.Add(1)
-	raw, err := i.rawConfig(i.snap.ID)
+	raw, err := i.rawConfig(i.snap)
 	if err != nil {
 		return nil, err
 	}
@@ -263,9 +264,15 @@ func (i *Image) imageConfig(ctx context.Context) (*imageConfig, error) {
 	return cfg, nil
 }
 
-// rawConfig reads the config of image id from the store: c/image stores it under its digest, which is
-// the image ID.
-func (i *Image) rawConfig(id string) ([]byte, error) {
+// rawConfig reads the config of the image whose record is s from the store: c/image stores it
+// under its digest, which is the image ID. It takes no lock (its callers may hold the Image's).
+func (i *Image) rawConfig(s *storage.Image) ([]byte, error) {
+	id := s.ID
+	if !hasConfig(s) && s.TopLayer == "" {
+		if raw, err := i.readManifest(s); err == nil && manifest.MIMETypeIsMultiImage(manifest.GuessMIMEType(raw)) {
+			return nil, errors.Wrapf(ErrManifestList, "image %s has no config", id)
+		}
+	}
 	raw, err := i.runtime.store.ImageBigData(id, digest.NewDigestFromEncoded(digest.SHA256, id).String())
 	if err != nil {
 		return nil, errors.Wrapf(err, "reading config of image %s", id)
@@ -273,18 +280,42 @@ func (i *Image) rawConfig(id string) ([]byte, error) {
 	return raw, nil
 }
 
+// hasConfig reports whether the store holds a config for the image (under its ID's digest, as
+// c/image stores it). A manifest list (podman manifest create) has none.
+func (i *Image) hasConfig() bool { return hasConfig(i.snapshot()) }
+
+// hasConfig reports whether the image record s names a config among its big-data items.
+func hasConfig(s *storage.Image) bool {
+	return slices.Contains(s.BigDataNames, digest.NewDigestFromEncoded(digest.SHA256, s.ID).String())
+}
+
+// IsManifestList reports whether the image is a manifest list (an image index), as podman
+// manifest create and add make them: an entry of the store without layers or config whose
+// manifest lists the images of several platforms. Such an entry is listed (as podman lists
+// it) and can be tagged, untagged and removed; it has no parent or children, and Config,
+// History, Tree and Inspect refuse it with ErrManifestList. It reads the manifest once.
+func (i *Image) IsManifestList() bool {
+	if i.TopLayer() != "" {
+		return false
+	}
+	_, mimeType, err := i.Manifest(context.Background())
+	return err == nil && manifest.MIMETypeIsMultiImage(mimeType)
+}
+
 // dockerExtras returns the Docker-only fields of the image's config.
 func (i *Image) dockerExtras(cfg *imageConfig) (*dockerExtras, error) {
-	id := i.ID()
-	docker, err := cfg.extras(func() ([]byte, error) { return i.rawConfig(id) })
+	snap := i.snapshot()
+	id := snap.ID
+	docker, err := cfg.extras(func() ([]byte, error) { return i.rawConfig(snap) })
 	if err != nil {
 		return nil, errors.Wrapf(err, "decoding config of image %s", id)
 	}
 	return docker, nil
 }
 
-// Manifest returns the image's manifest as stored (the one whose digest is Digest) and its
-// MIME type.
+// Manifest returns the image's manifest as stored and its MIME type: the store's default
+// manifest item, which c/image's storage source (and so podman's inspect, save and push)
+// reads, that is the manifest written last when the image came in more than once.
 func (i *Image) Manifest(ctx context.Context) ([]byte, string, error) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
@@ -294,7 +325,7 @@ func (i *Image) Manifest(ctx context.Context) ([]byte, string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}
-	raw, err := i.readManifest()
+	raw, err := i.readManifest(i.snap)
 	if err != nil {
 		return nil, "", err
 	}
@@ -302,19 +333,20 @@ func (i *Image) Manifest(ctx context.Context) ([]byte, string, error) {
 	return i.manifest, i.manifestType, nil
 }
 
-// readManifest reads the manifest stored for the image's digest, falling back to the
-// store's default manifest key (images written by old tools have only that one).
-func (i *Image) readManifest() ([]byte, error) {
-	s := i.snap
+// readManifest reads the store's default manifest item ("manifest"), the one c/image's
+// storage source reads (and so podman's inspect, save and push): the manifest written last,
+// when the image came in more than once (a docker-archive, then an OCI layout). It falls back
+// to the manifest stored for the image's digest.
+func (i *Image) readManifest(s *storage.Image) ([]byte, error) {
+	raw, err := i.runtime.store.ImageBigData(s.ID, storage.ImageDigestBigDataKey)
+	if err == nil {
+		return raw, nil
+	}
 	if s.Digest != "" {
 		key := storage.ImageDigestManifestBigDataNamePrefix + "-" + s.Digest.String()
-		if raw, err := i.runtime.store.ImageBigData(s.ID, key); err == nil {
+		if raw, derr := i.runtime.store.ImageBigData(s.ID, key); derr == nil {
 			return raw, nil
 		}
 	}
-	raw, err := i.runtime.store.ImageBigData(s.ID, storage.ImageDigestBigDataKey)
-	if err != nil {
-		return nil, errors.Wrapf(err, "reading manifest of image %s", s.ID)
-	}
-	return raw, nil
+	return nil, errors.Wrapf(err, "reading manifest of image %s", s.ID)
 }

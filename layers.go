@@ -19,7 +19,7 @@ type graph struct {
 	byID map[string]*Image
 	// byTopLayer maps a layer ID to the images whose top layer it is.
 	byTopLayer map[string][]*Image
-	// noLayers lists the images without any layer.
+	// noLayers lists the images without any layer (but with a config: not manifest lists).
 	noLayers []*Image
 	// layerParent maps a layer ID to its parent layer's ID ("" for a base layer).
 	layerParent map[string]string
@@ -77,11 +77,14 @@ func (r *Runtime) indexGraph(storageImages []storage.Image, layers []storage.Lay
 		img.graph = g
 		g.images = append(g.images, img)
 		g.byID[img.ID()] = img
-		if top := img.TopLayer(); top != "" {
+		switch top := img.TopLayer(); {
+		case top != "":
 			g.byTopLayer[top] = append(g.byTopLayer[top], img)
-		} else {
+		case img.hasConfig():
 			g.noLayers = append(g.noLayers, img)
 		}
+		// An entry without layers or config (a manifest list) is in no image's history: it
+		// is nobody's parent or child.
 	}
 	for i := range layers {
 		l := &layers[i]

@@ -160,6 +160,9 @@ func (g *graph) parent(ctx context.Context, img *Image) (*Image, error) {
 }
 
 func (g *graph) findParent(ctx context.Context, img *Image) (*Image, error) {
+	if !img.hasConfig() {
+		return nil, nil // a manifest list, or a record without its config: no history to match
+	}
 	ic, err := img.imageConfig(ctx)
 	if err != nil {
 		return nil, err
@@ -210,6 +213,9 @@ func (g *graph) withHistory(ctx context.Context, layer, key string) ([]*Image, e
 	}
 	idx := make(map[string][]*Image, len(images))
 	for _, img := range images {
+		if !img.hasConfig() {
+			continue // nobody's parent (findParent)
+		}
 		cfg, err := img.imageConfig(ctx)
 		if err != nil {
 			return nil, err

@@ -24,6 +24,9 @@ func prefetchConfigs(ctx context.Context, imgs []*Image) {
 	for range workers {
 		wg.Go(func() {
 			for k := int(next.Add(1) - 1); k < len(imgs) && ctx.Err() == nil; k = int(next.Add(1) - 1) {
+				if !imgs[k].hasConfig() {
+					continue
+				}
 				if cfg, err := imgs[k].imageConfig(ctx); err == nil {
 					cfg.historyKeys()
 				}

@@ -71,7 +71,8 @@ type PushOptions struct {
 // PushOptions.CompressionFormat says; a layer c/image's blob-info cache (under the store's
 // graph root) knows the destination already has is not sent again. Transient registry
 // failures (5xx, 429, connection resets, cut bodies) are retried as RegistryOptions says;
-// others are not. Credentials and passphrases never appear in errors, logs or events.
+// others are not. Credentials and passphrases never appear in errors, logs or events. A
+// manifest list (Image.IsManifestList) is refused with ErrManifestList.
 //
 // Events: a push event (the image's ID; the destination as given, or for registries its
 // normalized name without "docker://") after the push succeeded and the digest file was written; on failure, a
@@ -101,6 +102,9 @@ func (i *Image) Push(ctx context.Context, destination string, opts *PushOptions)
 func (i *Image) push(ctx context.Context, destination string, o *PushOptions) (digest.Digest, string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", destination, err
+	}
+	if i.IsManifestList() {
+		return "", destination, errors.Wrap(ErrManifestList, "pushing its instances with it is not supported (podman manifest push does it)")
 	}
 	dest, err := i.pushDestination(destination)
 	if err != nil {

@@ -121,8 +121,8 @@ type saver struct {
 // Errors quote the input: no names, a missing path or one with a NUL byte, contradictory
 // options and too many images for the format wrap ErrInvalidSaveRequest; an unknown format
 // wraps ErrUnsupportedFormat; a name that matches no image wraps ErrImageUnknown, an
-// ambiguous one ErrAmbiguous, an invalid one (or an invalid additional tag) ErrInvalidName
-// (nothing is written then); a non-empty directory, device or pipe at path wraps
+// ambiguous one ErrAmbiguous, an invalid one (or an invalid additional tag) ErrInvalidName,
+// a manifest list ErrManifestList (nothing is written then); a non-empty directory, device or pipe at path wraps
 // ErrDestinationExists.
 // One save event per image is written after the output is in place, with the image's first
 // name ("" for an image asked for by ID only).
@@ -182,6 +182,9 @@ func (s *saver) resolve(names []string) error {
 		img, resolved, err := s.r.LookupImage(name, nil)
 		if err != nil {
 			return err
+		}
+		if img.IsManifestList() {
+			return errors.Wrapf(ErrManifestList, "saving %q (image %s): save one of its instances instead", name, img.ID())
 		}
 		it, ok := byID[img.ID()]
 		if !ok {

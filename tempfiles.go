@@ -14,6 +14,7 @@ import (
 
 	"github.com/pkg/errors"
 	"github.com/sirupsen/logrus"
+	"go.podman.io/image/v5/manifest"
 	"go.podman.io/storage"
 	"golang.org/x/sys/unix"
 )
@@ -108,7 +109,8 @@ func newTempStale(e fs.DirEntry) bool {
 // c/image has, written in that order). Their layers go too
 // unless something else uses them. It runs only after a crash of ours, because podman 4.3
 // (c/image 5.23) writes the config in a later lock session than the record: a live podman
-// can show such a record for a few milliseconds.
+// can show such a record for a few milliseconds. A manifest list (podman manifest create),
+// which has a manifest and no config, is no interrupted image and stays.
 func removeInterrupted(store storage.Store) {
 	images, err := store.Images()
 	if err != nil {
@@ -116,13 +118,23 @@ func removeInterrupted(store storage.Store) {
 	}
 	for _, img := range images {
 		if img.ReadOnly || (slices.Contains(img.BigDataNames, "sha256:"+img.ID) &&
-			slices.Contains(img.BigDataNames, storage.ImageDigestBigDataKey)) {
+			slices.Contains(img.BigDataNames, storage.ImageDigestBigDataKey)) || isManifestList(store, &img) {
 			continue
 		}
 		if _, err := store.DeleteImage(img.ID, true); err != nil {
 			logrus.Debugf("removing image %s, whose creation was interrupted: %v", img.ID, err)
 		}
 	}
+}
+
+// isManifestList reports whether img, a record of store, is a manifest list: no layers, and
+// a manifest that is a list.
+func isManifestList(store storage.Store, img *storage.Image) bool {
+	if img.TopLayer != "" || !slices.Contains(img.BigDataNames, storage.ImageDigestBigDataKey) {
+		return false
+	}
+	raw, err := store.ImageBigData(img.ID, storage.ImageDigestBigDataKey)
+	return err == nil && manifest.MIMETypeIsMultiImage(manifest.GuessMIMEType(raw))
 }
 
 // tmpDir returns the Runtime's own temp dir (SystemContext().BigFilesTemporaryDir), made
