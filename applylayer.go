@@ -3,6 +3,7 @@ package image
 import (
 	"bufio"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -180,7 +181,11 @@ func enterRoot(dest string) error {
 func explainUnpackError(dest string, err error) error {
 	var pathErr *os.PathError
 	if errors.As(err, &pathErr) && (pathErr.Op == "mkdir" || pathErr.Op == "stat") && isUnder(filepath.Clean(pathErr.Path), filepath.Clean(os.TempDir())) {
-		return errors.Wrapf(err, "applying a layer to %q: its AUFS hard-link entries need a temp directory, and %s (TMPDIR, or /tmp) does not exist in the layer's tree, where the layer is applied",
+		if errors.Is(err, fs.ErrNotExist) {
+			return errors.Wrapf(err, "applying a layer to %q: its AUFS hard-link entries need a temp directory, and %s (TMPDIR, or /tmp) does not exist in the layer's tree, where the layer is applied",
+				dest, os.TempDir())
+		}
+		return errors.Wrapf(err, "applying a layer to %q: its AUFS hard-link entries need a temp directory, and %s (TMPDIR, or /tmp) is not usable in the layer's tree, where the layer is applied",
 			dest, os.TempDir())
 	}
 	return err

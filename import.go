@@ -88,7 +88,8 @@ type importJob struct {
 //
 // Options are checked before anything is read: bad changes are ErrInvalidChange, a bad name
 // ErrInvalidName, a bad platform ErrInvalidPlatform. A missing file wraps fs.ErrNotExist, an
-// empty file, a directory or content that is no tar archive ErrUnsupportedFormat, a source
+// empty file, a directory or content that is no tar archive ErrNotTarball (which is also
+// ErrUnsupportedFormat to errors.Is), a source
 // that cannot be fetched ErrImportSource, a missing policy ErrNoPolicy; every error quotes the
 // source. A failed import leaves the store and the Runtime's temp dir as they were.
 // Events: one import event with the image's ID and name ("" when unnamed), after the image is
@@ -237,7 +238,7 @@ func (r *Runtime) localTarball(ctx context.Context, job *importJob) (string, fun
 	case err != nil:
 		return "", nil, err
 	case fi.IsDir():
-		return "", nil, errors.Wrap(ErrUnsupportedFormat, "a directory is not a tarball")
+		return "", nil, errors.Wrap(ErrNotTarball, "a directory")
 	case !fi.Mode().IsRegular():
 		return r.spoolImportFile(ctx, source)
 	case strings.Contains(source, ":"):
@@ -375,26 +376,26 @@ func checkTarball(path string) error {
 		return err
 	}
 	if fi.Size() == 0 {
-		return errors.Wrap(ErrUnsupportedFormat, "empty file, not a tarball")
+		return errors.Wrap(ErrNotTarball, "empty file")
 	}
 	_, decompress, stream, err := compression.DetectCompressionFormat(f)
 	if err != nil {
-		return errors.Wrap(ErrUnsupportedFormat, err.Error())
+		return errors.Wrap(ErrNotTarball, err.Error())
 	}
 	if decompress != nil {
 		rc, err := decompress(stream)
 		if err != nil {
-			return errors.Wrapf(ErrUnsupportedFormat, "decompressing: %s", err.Error())
+			return errors.Wrapf(ErrNotTarball, "decompressing: %s", err.Error())
 		}
 		defer rc.Close()
 		stream = rc
 	}
 	block := make([]byte, 512)
 	if _, err := io.ReadFull(stream, block); err != nil {
-		return errors.Wrapf(ErrUnsupportedFormat, "not a tar archive: %s", err.Error())
+		return errors.Wrap(ErrNotTarball, err.Error())
 	}
 	if _, err := tar.NewReader(bytes.NewReader(block)).Next(); err != nil && err != io.EOF {
-		return errors.Wrapf(ErrUnsupportedFormat, "not a tar archive: %s", err.Error())
+		return errors.Wrap(ErrNotTarball, err.Error())
 	}
 	return nil
 }

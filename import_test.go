@@ -414,11 +414,11 @@ func TestImportBadInput(t *testing.T) {
 		mention      []string
 	}{
 		{"missing", filepath.Join(dir, "missing.tar"), ImportOptions{}, fs.ErrNotExist, nil},
-		{"directory", dir, ImportOptions{}, ErrUnsupportedFormat, nil},
-		{"empty", filepath.Join(dir, "empty.tar"), ImportOptions{}, ErrUnsupportedFormat, []string{"empty"}},
-		{"garbage", filepath.Join(dir, "garbage.tar"), ImportOptions{}, ErrUnsupportedFormat, []string{"tar"}},
-		{"short", filepath.Join(dir, "short.tar"), ImportOptions{}, ErrUnsupportedFormat, nil},
-		{"empty gzip", filepath.Join(dir, "empty.gz"), ImportOptions{}, ErrUnsupportedFormat, nil},
+		{"directory", dir, ImportOptions{}, ErrNotTarball, []string{"a directory", "not a tar archive"}},
+		{"empty", filepath.Join(dir, "empty.tar"), ImportOptions{}, ErrNotTarball, []string{"empty"}},
+		{"garbage", filepath.Join(dir, "garbage.tar"), ImportOptions{}, ErrNotTarball, []string{"tar"}},
+		{"short", filepath.Join(dir, "short.tar"), ImportOptions{}, ErrNotTarball, nil},
+		{"empty gzip", filepath.Join(dir, "empty.gz"), ImportOptions{}, ErrNotTarball, nil},
 		{"truncated", filepath.Join(dir, "truncated.tar"), ImportOptions{}, nil, nil},
 		{"truncated gzip", filepath.Join(dir, "truncated.gz"), ImportOptions{}, nil, nil},
 		{"truncated gzip, path with colon", filepath.Join(dir, "trunc:ated.gz"), ImportOptions{}, nil, nil},
@@ -643,4 +643,13 @@ func ExampleRuntime_Import() {
 	// localhost/hello:latest true
 	// ["/bin/sh" "-c" "cat /hello.txt"] ["GREETING=hello"]
 	// made by an example
+}
+
+// TestErrNotTarballIsUnsupportedFormat: callers that test Import's errors with
+// ErrUnsupportedFormat, as before ErrNotTarball existed, still match.
+func TestErrNotTarballIsUnsupportedFormat(t *testing.T) {
+	err := fmt.Errorf("importing %q: empty file: %w", "x", ErrNotTarball)
+	if !errors.Is(err, ErrUnsupportedFormat) || !errors.Is(err, ErrNotTarball) || errors.Is(ErrUnsupportedFormat, ErrNotTarball) {
+		t.Fatalf("errors.Is: %v", err)
+	}
 }

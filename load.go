@@ -128,7 +128,8 @@ func (r *Runtime) Load(ctx context.Context, path string, opts *LoadOptions) (*Lo
 // loads it as Load does (directory formats cannot come from a stream). The stream is first
 // decompressed into a temp file under the Runtime's temp dir (SystemContext.
 // BigFilesTemporaryDir), which is removed before LoadReader returns, on every path. Errors
-// call the input "stream"; the other errors and results are those of Load.
+// call the input "stream"; an empty stream wraps ErrUnsupportedFormat and says it is empty;
+// the other errors and results are those of Load.
 func (r *Runtime) LoadReader(ctx context.Context, rd io.Reader, opts *LoadOptions) (*LoadResult, error) {
 	if rd == nil {
 		return nil, errors.Wrap(ErrUnsupportedFormat, "loading stream: nil reader")
@@ -138,6 +139,9 @@ func (r *Runtime) LoadReader(ctx context.Context, rd io.Reader, opts *LoadOption
 		return nil, errors.Wrap(err, "loading stream")
 	}
 	defer remove()
+	if fi, err := os.Stat(path); err == nil && fi.Size() == 0 {
+		return nil, errors.Wrap(ErrUnsupportedFormat, "loading stream: the stream is empty")
+	}
 	return r.load(ctx, path, "stream", opts)
 }
 

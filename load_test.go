@@ -463,6 +463,8 @@ func TestLoadReader(t *testing.T) {
 				}
 			case !errors.Is(err, c.sentinel) || !strings.Contains(err.Error(), "loading stream"):
 				t.Errorf("error %v, want one wrapping %v that names the stream", err, c.sentinel)
+			case c.name == "empty" && !strings.Contains(err.Error(), "the stream is empty"):
+				t.Errorf("error %v, want one saying the stream is empty", err)
 			}
 			assertEmptyDir(t, rt.SystemContext().BigFilesTemporaryDir)
 		})
