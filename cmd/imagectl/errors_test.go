@@ -30,7 +30,6 @@ func TestErrors(t *testing.T) {
 		{"ambiguous or bad ID", []string{"inspect", "sha256:1234"}, []string{`"sha256:1234"`}},
 		{"load a missing file", []string{"load", "-i", missing}, []string{missing}},
 		{"load garbage", []string{"load", "-i", garbage}, []string{garbage, "not a supported image archive"}},
-		{"load without input", []string{"load"}, []string{`"input"`}},
 		{"bad log level", []string{"--log-level", "loud", "images"}, []string{`"loud"`}},
 		{"bad template", []string{"images", "--format", "{{.Nope"}, []string{"--format"}},
 		{"unknown template field", []string{"images", "--format", "{{.Nope}}"}, []string{"Nope"}},

@@ -97,7 +97,7 @@ func TestAmbiguousPrefixCommands(t *testing.T) {
 		{"rm", prefix},
 		{"rm", "--force", prefix},
 		{"save", "-o", out, prefix},
-		{"pull", prefix},
+		{"pull", "--policy", "missing", prefix}, // (always, the default, asks the registry)
 		{"inspect", prefix},
 	} {
 		stderr := assertRefused(t, e, prefix, args...)

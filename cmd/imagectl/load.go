@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
+	"github.com/pkg/errors"
 	"github.com/seed-1e5c3c91/image"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 // loadOptions are the flags of `load`.
@@ -19,11 +22,12 @@ type loadOptions struct {
 func newLoadCommand(g *globalOptions) *cobra.Command {
 	o := &loadOptions{}
 	cmd := &cobra.Command{
-		Use:   "load -i PATH|-",
+		Use:   "load [-i PATH|-]",
 		Short: "Load the images of an archive or layout into the store",
 		Long: "Load every image of a docker-archive, oci-archive, OCI layout directory or dir with\n" +
-			"every name it carries; archives may be compressed. With \"-i -\" the archive is read\n" +
-			"from stdin (spooled to a temp file under the store, removed afterwards). Prints\n" +
+			"every name it carries; archives may be compressed. With \"-i -\", or without -i as\n" +
+			"podman does, the archive is read from stdin (spooled to a temp file under the store,\n" +
+			"removed afterwards); without -i, stdin must not be a terminal. Prints\n" +
 			"\"Loaded image: <name>\" per name as podman does (\"Loaded image: sha256:<id>\" for an\n" +
 			"unnamed image), and \"Moved name: <name> (from image <id>)\" for each name another\n" +
 			"image held before.",
@@ -33,13 +37,19 @@ func newLoadCommand(g *globalOptions) *cobra.Command {
 				if stderr := cmd.ErrOrStderr(); !o.quiet && isTerminal(stderr) {
 					o.lib.ReportWriter = stderr
 				}
-				return o.run(cmd.Context(), rt, cmd.InOrStdin(), cmd.OutOrStdout())
+				stdin := cmd.InOrStdin()
+				if o.input == "" {
+					if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+						return errors.New("load reads the archive from stdin without -i, and stdin is a terminal: give -i PATH or redirect the archive to stdin")
+					}
+					o.input = "-"
+				}
+				return o.run(cmd.Context(), rt, stdin, cmd.OutOrStdout())
 			})
 		},
 	}
 	cmd.Flags().StringVarP(&o.input, "input", "i", "", "path of the archive or layout to load, or - for stdin")
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "print no progress lines (they go to stderr when it is a terminal)")
-	_ = cmd.MarkFlagRequired("input") // fails only for an unknown flag name
 	return cmd
 }
 

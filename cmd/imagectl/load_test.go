@@ -168,6 +168,23 @@ func TestLoadStdin(t *testing.T) {
 	}
 }
 
+// TestLoadWithoutInput: without -i, load reads the archive from stdin as podman does; an
+// empty stdin is an error saying so.
+func TestLoadWithoutInput(t *testing.T) {
+	e := newTestEnv(t)
+	f, err := os.Open(testdataPath("busybox.docker.tar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if out, err := e.runStdin(f, "load"); err != nil || out != "Loaded image: localhost/busybox:latest\n" {
+		t.Errorf("load from stdin without -i: %q, %v", out, err)
+	}
+	if _, err := e.runStdin(strings.NewReader(""), "load"); err == nil || !strings.Contains(err.Error(), "the stream is empty") {
+		t.Errorf("load of an empty stdin: %v, want an error saying it is empty", err)
+	}
+}
+
 // runStdin runs imagectl in-process with stdin and returns its stdout and error.
 func (e *testEnv) runStdin(stdin io.Reader, args ...string) (string, error) {
 	var stdout, stderr bytes.Buffer

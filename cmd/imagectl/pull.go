@@ -47,7 +47,7 @@ func newPullCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.policy, "policy", "missing", "when to pull: always, missing, newer or never")
+	f.StringVar(&o.policy, "policy", "always", "when to pull: always (podman's default), missing, newer or never")
 	f.StringVar(&o.platform, "platform", "", "platform to choose from a manifest list, os/arch[/variant] (default: this machine's)")
 	f.BoolVarP(&o.allTags, "all-tags", "a", false, "pull every tagged image of the repository")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print no progress, only the image IDs")

@@ -47,6 +47,10 @@ func TestPullCommand(t *testing.T) {
 	if got := e.mustRun(t, "pull", "--policy", "never", reg.Host+"/lib/busybox:1"); got != busybox+"\n" || reg.Stats().Requests != 0 {
 		t.Errorf("pull --policy never of a local image: %q, %d requests", got, reg.Stats().Requests)
 	}
+	reg.ResetStats()
+	if got := e.mustRun(t, "pull", "-q", reg.Host+"/lib/busybox:1"); got != busybox+"\n" || reg.Stats().Requests == 0 {
+		t.Errorf("pull without --policy of a local image: %q, %d requests (podman's default policy is always)", got, reg.Stats().Requests)
+	}
 	got := e.mustRun(t, "pull", "--all-tags", "--policy", "always", "docker://"+reg.Host+"/lib/busybox")
 	if got != busybox+"\n"+tiny+"\n" {
 		t.Errorf("pull --all-tags: %q, want both IDs in tag order", got)
