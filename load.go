@@ -121,7 +121,12 @@ func (r *Runtime) Load(ctx context.Context, path string, opts *LoadOptions) (*Lo
 	if _, err := os.Stat(path); err != nil {
 		return nil, errors.Wrapf(err, "loading %q", path)
 	}
-	return r.load(ctx, path, strconv.Quote(path), opts)
+	pc, err := r.policyContext()
+	if err != nil {
+		return nil, errors.Wrapf(err, "loading %q", path)
+	}
+	defer destroyPolicyContext(pc)
+	return r.load(ctx, pc, path, strconv.Quote(path), opts)
 }
 
 // LoadReader reads a docker-archive or an oci-archive, plain or compressed, from rd and
@@ -134,6 +139,11 @@ func (r *Runtime) LoadReader(ctx context.Context, rd io.Reader, opts *LoadOption
 	if rd == nil {
 		return nil, errors.Wrap(ErrUnsupportedFormat, "loading stream: nil reader")
 	}
+	pc, err := r.policyContext() // before the stream is read: a missing policy fails at once
+	if err != nil {
+		return nil, errors.Wrap(err, "loading stream")
+	}
+	defer destroyPolicyContext(pc)
 	path, remove, err := r.spool(ctx, rd)
 	if err != nil {
 		return nil, errors.Wrap(err, "loading stream")
@@ -142,11 +152,12 @@ func (r *Runtime) LoadReader(ctx context.Context, rd io.Reader, opts *LoadOption
 	if fi, err := os.Stat(path); err == nil && fi.Size() == 0 {
 		return nil, errors.Wrap(ErrUnsupportedFormat, "loading stream: the stream is empty")
 	}
-	return r.load(ctx, path, "stream", opts)
+	return r.load(ctx, pc, path, "stream", opts)
 }
 
-// load opens the input at path and copies each of its images; label names the input in errors.
-func (r *Runtime) load(ctx context.Context, path, label string, opts *LoadOptions) (*LoadResult, error) {
+// load opens the input at path and copies each of its images under the policy pc; label names
+// the input in errors.
+func (r *Runtime) load(ctx context.Context, pc *signature.PolicyContext, path, label string, opts *LoadOptions) (*LoadResult, error) {
 	var o LoadOptions
 	if opts != nil {
 		o = *opts
@@ -160,11 +171,6 @@ func (r *Runtime) load(ctx context.Context, path, label string, opts *LoadOption
 	}
 	defer in.release()
 	logrus.Debugf("loading %s as %s: %d images", label, in.format, len(in.sources))
-	pc, err := r.policyContext()
-	if err != nil {
-		return nil, errors.Wrapf(err, "loading %s", label)
-	}
-	defer destroyPolicyContext(pc)
 	result := &LoadResult{}
 	for k, src := range in.sources {
 		if err := ctx.Err(); err != nil {

@@ -154,6 +154,10 @@ func TestLoadWithoutPolicy(t *testing.T) {
 	if !errors.Is(err, ErrNoPolicy) || !strings.Contains(err.Error(), sys.SignaturePolicyPath+`" does not exist`) {
 		t.Fatalf("error %v, want ErrNoPolicy naming %s", err, sys.SignaturePolicyPath)
 	}
+	// A stream is not read at all: the policy is checked first.
+	if _, err = rt2.LoadReader(context.Background(), errReader{}, nil); !errors.Is(err, ErrNoPolicy) {
+		t.Fatalf("LoadReader: %v, want ErrNoPolicy before the stream is read", err)
+	}
 	assertUnchanged(t, rt, before)
 }
 

@@ -138,7 +138,8 @@ func (d *demo) script() {
 	d.printf("# A throwaway vfs store in %s (removed at the end).\n", d.dir)
 	if unshare.IsRootless() {
 		d.printf("# Without full root privileges (a user namespace): the store uses vfs.ignore_chown_errors,\n" +
-			"# so files the images give to other users are stored as the current user's.\n")
+			"# so files the images give to other users are stored as the current user's (c/storage\n" +
+			"# prints a \"Chown error detected. Ignoring ...\" line for each such file).\n")
 	}
 	d.printf("# Every command below runs in this process with the global flags\n#   %s\n",
 		shellJoin(d.globals))
