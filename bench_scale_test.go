@@ -136,6 +136,12 @@ var scaleOps = []scaleOp{
 			b.Fatalf("ListImages: %d images, want %d (%v)", len(images), s.images(), err)
 		}
 	}},
+	{name: "DiskUsage", run: func(ctx context.Context, b *testing.B, rt *Runtime, s scaleStore) {
+		du, err := rt.DiskUsage(ctx)
+		if err != nil || len(du.Images) != s.images() {
+			b.Fatalf("DiskUsage: %d images, want %d (%v)", len(du.Images), s.images(), err)
+		}
+	}},
 	{name: "ListImagesDangling", run: func(ctx context.Context, b *testing.B, rt *Runtime, s scaleStore) {
 		images, err := rt.ListImages(ctx, &ListOptions{Filters: []string{"dangling=true"}})
 		if err != nil || len(images) != danglingAmong(s.n) {

@@ -2,6 +2,8 @@ package image
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -163,11 +165,13 @@ func (i *Image) metadataSize() int64 {
 	return n
 }
 
+// sortUsage orders u newest first, ties by ID: O(n log n) (the listing comes oldest first,
+// the worst case of an insertion sort).
 func sortUsage(u []ImageUsage) {
-	for a := 1; a < len(u); a++ {
-		for b := a; b > 0 && (u[b].Created.After(u[b-1].Created) ||
-			u[b].Created.Equal(u[b-1].Created) && u[b].ID < u[b-1].ID); b-- {
-			u[b], u[b-1] = u[b-1], u[b]
+	slices.SortFunc(u, func(a, b ImageUsage) int {
+		if c := b.Created.Compare(a.Created); c != 0 {
+			return c
 		}
-	}
+		return strings.Compare(a.ID, b.ID)
+	})
 }
