@@ -218,9 +218,13 @@ func (i *Image) Containers() ([]string, error) {
 	return ids, nil
 }
 
-// Labels returns the labels of the image's config (nil when it has none).
+// Labels returns the labels of the image's config (nil when it has none). A manifest list
+// has none (nil, as podman gives), so listing with label filters passes over it.
 func (i *Image) Labels(ctx context.Context) (map[string]string, error) {
 	cfg, err := i.Config(ctx)
+	if errors.Is(err, ErrManifestList) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}

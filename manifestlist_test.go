@@ -91,10 +91,16 @@ func TestManifestList(t *testing.T) {
 	if d, err := busybox.IsDangling(ctx); err != nil || d {
 		t.Fatalf("busybox dangling: %v, %v", d, err)
 	}
-	for _, f := range []string{"dangling=true", "intermediate=true"} {
+	for _, f := range []string{"dangling=true", "intermediate=true", "label=a=b"} {
 		if got, err := rt.ListImages(ctx, &ListOptions{Filters: []string{f}}); err != nil || len(got) != 0 {
 			t.Fatalf("%s: %d images, %v; want none", f, len(got), err)
 		}
+	}
+	if got, err := rt.ListImages(ctx, &ListOptions{Filters: []string{"label!=a"}}); err != nil || len(got) != 3 {
+		t.Fatalf("label!=a: %d images, %v; want all 3", len(got), err)
+	}
+	if labels, err := list.Labels(ctx); err != nil || labels != nil {
+		t.Fatalf("Labels of a list: %v, %v; want none, as podman", labels, err)
 	}
 
 	before := snapshotStore(t, rt)
