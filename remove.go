@@ -65,7 +65,8 @@ type RemoveReport struct {
 // is removed. Given its ID or a digest: an image with several names is ErrMultipleNames
 // unless Force; an image with children is ErrHasChildren, with or without Force. An image
 // containers use is ErrImageInUse unless Force, which removes those containers first (through
-// opts.RemoveContainer when set). Images of read-only additional stores are ErrReadOnly.
+// opts.RemoveContainer when set); that holds for the untagging of its last name too, as
+// podman and Docker refuse it. Images of read-only additional stores are ErrReadOnly.
 // After removing an image, its parent is removed too when that left it dangling (no names,
 // no children, no containers), and so on up the chain, unless NoPrune.
 //
@@ -228,6 +229,11 @@ func (rm *remover) removeByName(img *Image, arg, full string) error {
 		return errors.Wrapf(err, "removing %q", arg)
 	}
 	if kids {
+		// Untagging the last name needs the image free of containers (or Force), as removing
+		// it does: podman and Docker refuse it too.
+		if err := rm.clearContainers(img, arg); err != nil {
+			return err
+		}
 		return rm.untag(img, arg, full)
 	}
 	return rm.removeRequested(img, arg, full)

@@ -420,6 +420,36 @@ func TestRemoveInUse(t *testing.T) {
 	}
 }
 
+// TestRemoveLastNameInUseWithChildren: the last name of an image others are built on is not
+// untagged while a container uses the image (ErrImageInUse, as podman and Docker refuse);
+// Force removes the container, then untags the image and keeps it for its child.
+func TestRemoveLastNameInUseWithChildren(t *testing.T) {
+	rt, rec, s := newSynthRuntime(t)
+	ctx := context.Background()
+	base := s.build(step{content: 100, names: []string{"localhost/base:latest"}})
+	child := s.build(step{parent: base, content: 100, names: []string{"localhost/child:latest"}})
+	ctr, err := rt.store.CreateContainer("", nil, base.ID, "", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := snapshotStore(t, rt)
+	if _, err := rt.RemoveImages(ctx, []string{"base"}, nil); !errors.Is(err, ErrImageInUse) || !strings.Contains(err.Error(), ctr.ID) {
+		t.Fatalf("remove: %v, want ErrImageInUse naming the container", err)
+	}
+	assertUnchanged(t, rt, before)
+	assertEvents(t, rec)
+	reports, err := rt.RemoveImages(ctx, []string{"base"}, &RemoveOptions{Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertReports(t, reports, RemoveReport{ID: base.ID, Untagged: []string{"localhost/base:latest"}})
+	assertEvents(t, rec, ev(EventUntag, base.ID, "localhost/base:latest"))
+	if cs, _ := rt.store.Containers(); len(cs) != 0 {
+		t.Errorf("%d containers left", len(cs))
+	}
+	assertImages(t, rt, base, child)
+}
+
 // TestRemoveCallbackError: a failing callback fails that image only.
 func TestRemoveCallbackError(t *testing.T) {
 	rt, _, s := newSynthRuntime(t)
