@@ -109,7 +109,8 @@ type openedInput struct {
 // These checks assume that a directory given to Load does not change while it is loaded.
 //
 // Input that no format can read fails with one error wrapping ErrUnsupportedFormat that
-// lists what each format said; nothing is written then. An error while copying an image
+// lists what each format said (an empty file, with one saying it is empty); nothing is
+// written then. An error while copying an image
 // names it; images of the same input loaded before it stay in the store, and the layers
 // the failed copy had written are removed. Temp files (under the Runtime's temp dir) are
 // removed on every path. Events: one load event per image (with its first name), then an
@@ -118,8 +119,12 @@ func (r *Runtime) Load(ctx context.Context, path string, opts *LoadOptions) (*Lo
 	if path == "" {
 		return nil, errors.Wrap(ErrUnsupportedFormat, "loading: empty path")
 	}
-	if _, err := os.Stat(path); err != nil {
+	fi, err := os.Stat(path)
+	if err != nil {
 		return nil, errors.Wrapf(err, "loading %q", path)
+	}
+	if fi.Mode().IsRegular() && fi.Size() == 0 {
+		return nil, errors.Wrapf(ErrUnsupportedFormat, "loading %q: the file is empty", path)
 	}
 	pc, err := r.policyContext()
 	if err != nil {

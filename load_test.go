@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -278,7 +279,7 @@ func TestLoadBadInput(t *testing.T) {
 			if !strings.Contains(err.Error(), c.path) {
 				t.Errorf("error %q does not name the input", err)
 			}
-			if c.sentinel == ErrUnsupportedFormat {
+			if c.sentinel == ErrUnsupportedFormat && filepath.Base(c.path) != "empty.tar" { // (TestLoadEmptyFile)
 				for _, format := range []string{"oci-dir:", "dir:", "docker-archive:", "oci-archive:"} {
 					if !strings.Contains(err.Error(), format) {
 						t.Errorf("error %q does not say what %s said", err, format)
@@ -607,5 +608,16 @@ func TestLoadReportWriter(t *testing.T) {
 	}
 	if !strings.Contains(report.String(), "Copying blob") || !strings.Contains(report.String(), "Writing manifest") {
 		t.Errorf("progress lines: %q", report.String())
+	}
+}
+
+// TestLoadEmptyFile: an empty file is refused saying so (not with what each format missed).
+func TestLoadEmptyFile(t *testing.T) {
+	rt, _ := newTestRuntime(t)
+	empty := filepath.Join(t.TempDir(), "empty.tar")
+	writeFile(t, empty, "")
+	_, err := rt.Load(context.Background(), empty, nil)
+	if !errors.Is(err, ErrUnsupportedFormat) || !strings.Contains(err.Error(), strconv.Quote(empty)+": the file is empty") {
+		t.Fatalf("error %v, want ErrUnsupportedFormat saying %s is empty", err, empty)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	units "github.com/docker/go-units"
+	"github.com/pkg/errors"
 	"github.com/seed-1e5c3c91/image"
 	"github.com/spf13/cobra"
 )
@@ -50,7 +51,7 @@ func (o *historyOptions) run(ctx context.Context, rt *image.Runtime, name string
 	}
 	entries, err := img.History(ctx)
 	if err != nil {
-		return err
+		return errors.Wrapf(err, "history of %q", name)
 	}
 	if isJSON(o.format) {
 		return writeCompactJSON(w, historyJSON(entries))

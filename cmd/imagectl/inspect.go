@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/pkg/errors"
 	"github.com/seed-1e5c3c91/image"
 	"github.com/spf13/cobra"
 )
@@ -78,7 +79,11 @@ func inspectImage(ctx context.Context, rt *image.Runtime, name string) (*image.I
 	if err != nil {
 		return nil, err
 	}
-	return img.Inspect(ctx, nil)
+	data, err := img.Inspect(ctx, nil)
+	if err != nil {
+		return nil, errors.Wrapf(err, "inspecting %q", name)
+	}
+	return data, nil
 }
 
 // idField matches podman's JSON spelling {{.Id}}, which podman's inspect accepts for the Go
