@@ -131,7 +131,9 @@ type PullOptions struct {
 // short-name mode, a short name with several candidates and no alias fails wrapping
 // ErrAmbiguous and lists them. A pull by digest stores the name "repo@sha256:…", by tag
 // "repo:tag". Other transports always copy (the policy only applies to registries) and name
-// the image by the reference's docker name when it has one, else leave it unnamed.
+// the image by the reference's docker name when it has one; a whole docker-archive,
+// oci-archive or OCI layout of one image gets the names Load would give it (as podman names
+// it from the archive); else the image is unnamed.
 //
 // A docker:// name is checked before anything is looked up or asked: a name Tag would refuse
 // (uppercase, an ID or digest alone, a 64-hex repository, ...) is ErrInvalidName.
@@ -444,6 +446,9 @@ func (r *Runtime) copyToStore(ctx context.Context, src types.ImageReference, nam
 
 // pullOther copies an image of a transport other than docker:// into the store.
 func (r *Runtime) pullOther(ctx context.Context, ref types.ImageReference, sys *types.SystemContext, o *PullOptions) (*Image, error) {
+	if img, ok, err := r.pullArchive(ctx, ref, sys, o); ok || err != nil {
+		return img, err
+	}
 	var named reference.Named
 	if dn := ref.DockerReference(); dn != nil {
 		var err error
@@ -452,6 +457,45 @@ func (r *Runtime) pullOther(ctx context.Context, ref types.ImageReference, sys *
 		}
 	}
 	return r.copyToStore(ctx, ref, named, sys, o)
+}
+
+// pullArchive pulls the one image of a whole docker-archive, oci-archive or OCI layout (the
+// reference names no image and selects none) with the names Load would give it, as podman
+// names it from the archive. ok is false when that does not apply (a name or selector in the
+// reference, another transport, an input of several images or without names): the caller
+// copies the reference as it is then.
+func (r *Runtime) pullArchive(ctx context.Context, ref types.ImageReference, sys *types.SystemContext, o *PullOptions) (*Image, bool, error) {
+	switch ref.Transport().Name() {
+	case "docker-archive", "oci-archive", "oci":
+	default:
+		return nil, false, nil
+	}
+	path, selector, _ := strings.Cut(ref.StringWithinTransport(), ":")
+	if ref.DockerReference() != nil || selector != "" {
+		return nil, false, nil
+	}
+	in, err := r.openInput(ctx, path)
+	if err != nil {
+		return nil, false, nil // c/image's copy of ref reports what is wrong, in its words
+	}
+	defer in.release()
+	if len(in.sources) != 1 || len(in.sources[0].names) == 0 {
+		return nil, false, nil
+	}
+	src := in.sources[0]
+	named, err := NormalizeName(src.names[0])
+	if err != nil {
+		return nil, true, err
+	}
+	img, err := r.copyToStore(ctx, src.ref, named, sys, o)
+	if err != nil || len(src.names) == 1 {
+		return img, true, err
+	}
+	// c/storage puts added names first: adding them in reverse keeps the archive's order.
+	if err := r.store.AddNames(img.ID(), reversed(src.names)); err != nil {
+		return nil, true, errors.Wrapf(err, "naming image %s %v", img.ID(), src.names)
+	}
+	return img, true, img.Reload()
 }
 
 // pullAllTags pulls every tag of the repository name with policy.

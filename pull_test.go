@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -264,12 +265,37 @@ func TestPullAllTags(t *testing.T) {
 	}
 }
 
+// TestPullOtherTransports: a whole docker-archive, oci-archive or OCI layout of one image is
+// pulled with the names Load gives it (podman names it from the archive); one event, with
+// the first name. A reference that selects an image by index keeps it unnamed.
 func TestPullOtherTransports(t *testing.T) {
-	rt, rec := newPullRuntime(t)
 	tiny := readFacts(t, "tiny")
-	img := pullOne(t, rt, "oci-archive:"+testdataPath("tiny.oci.tar"), PullMissing, nil)
+	for _, c := range []struct{ transport, input string }{
+		{"docker-archive", "tiny.docker.tar"},
+		{"oci-archive", "tiny.oci.tar"},
+		{"oci-archive", "busybox.oci.tar"},
+		{"oci", "busybox.oci"},
+	} {
+		t.Run(c.transport+":"+c.input, func(t *testing.T) {
+			loader, _ := newTestRuntime(t)
+			loaded := mustLoad(t, loader, c.input)
+			if len(loaded) != 1 || len(loaded[0].Names) == 0 {
+				t.Fatalf("loading %s: %+v, want one named image", c.input, loaded)
+			}
+			rt, rec := newPullRuntime(t)
+			img := pullOne(t, rt, c.transport+":"+testdataPath(c.input), PullMissing, nil)
+			if img.ID() != loaded[0].ID || !slices.Equal(img.Names(), loaded[0].Names) {
+				t.Errorf("pulled %s %v, want %s %v as load gives", img.ID(), img.Names(), loaded[0].ID, loaded[0].Names)
+			}
+			if ev := rec.take(); len(ev) != 1 || ev[0] != (Event{Type: EventPull, ID: loaded[0].ID, Name: loaded[0].Names[0]}) {
+				t.Errorf("events %+v", ev)
+			}
+		})
+	}
+	rt, rec := newPullRuntime(t)
+	img := pullOne(t, rt, "docker-archive:"+testdataPath("tiny.docker.tar")+":@0", PullMissing, nil)
 	if img.ID() != tiny.ID || len(img.Names()) != 0 {
-		t.Errorf("oci-archive: %s %v, want %s unnamed", img.ID(), img.Names(), tiny.ID)
+		t.Errorf("docker-archive by index: %s %v, want %s unnamed", img.ID(), img.Names(), tiny.ID)
 	}
 	if ev := rec.take(); len(ev) != 1 || ev[0] != (Event{Type: EventPull, ID: tiny.ID}) {
 		t.Errorf("events %+v", ev)
