@@ -272,10 +272,8 @@ func (i *Image) imageConfig(ctx context.Context) (*imageConfig, error) {
 // under its digest, which is the image ID. It takes no lock (its callers may hold the Image's).
 func (i *Image) rawConfig(s *storage.Image) ([]byte, error) {
 	id := s.ID
-	if !hasConfig(s) && s.TopLayer == "" {
-		if raw, err := i.readManifest(s); err == nil && manifest.MIMETypeIsMultiImage(manifest.GuessMIMEType(raw)) {
-			return nil, errors.Wrapf(ErrManifestList, "image %s has no config", id)
-		}
+	if !hasConfig(s) && isManifestList(i.runtime.store, s) {
+		return nil, errors.Wrapf(ErrManifestList, "image %s has no config", id)
 	}
 	raw, err := i.runtime.store.ImageBigData(id, digest.NewDigestFromEncoded(digest.SHA256, id).String())
 	if err != nil {
@@ -296,14 +294,25 @@ func hasConfig(s *storage.Image) bool {
 // IsManifestList reports whether the image is a manifest list (an image index), as podman
 // manifest create and add make them: an entry of the store without layers or config whose
 // manifest lists the images of several platforms. Such an entry is listed (as podman lists
-// it) and can be tagged, untagged and removed; it has no parent or children, and Config,
-// History, Tree and Inspect refuse it with ErrManifestList. It reads the manifest once.
+// it) and can be tagged, untagged and removed; it has no parent or children, no labels and
+// no layers in Tree; Config, History, Inspect, Save and Push refuse it with ErrManifestList.
+// It reads the manifest once.
 func (i *Image) IsManifestList() bool {
 	if i.TopLayer() != "" {
 		return false
 	}
 	_, mimeType, err := i.Manifest(context.Background())
 	return err == nil && manifest.MIMETypeIsMultiImage(mimeType)
+}
+
+// isManifestList reports whether s, a record of store, is a manifest list: no layers, and a
+// default manifest item that is a list.
+func isManifestList(store storage.Store, s *storage.Image) bool {
+	if s.TopLayer != "" || !slices.Contains(s.BigDataNames, storage.ImageDigestBigDataKey) {
+		return false
+	}
+	raw, err := store.ImageBigData(s.ID, storage.ImageDigestBigDataKey)
+	return err == nil && manifest.MIMETypeIsMultiImage(manifest.GuessMIMEType(raw))
 }
 
 // dockerExtras returns the Docker-only fields of the image's config.

@@ -14,7 +14,6 @@ import (
 
 	"github.com/pkg/errors"
 	"github.com/sirupsen/logrus"
-	"go.podman.io/image/v5/manifest"
 	"go.podman.io/storage"
 	"golang.org/x/sys/unix"
 )
@@ -125,16 +124,6 @@ func removeInterrupted(store storage.Store) {
 			logrus.Debugf("removing image %s, whose creation was interrupted: %v", img.ID, err)
 		}
 	}
-}
-
-// isManifestList reports whether img, a record of store, is a manifest list: no layers, and
-// a manifest that is a list.
-func isManifestList(store storage.Store, img *storage.Image) bool {
-	if img.TopLayer != "" || !slices.Contains(img.BigDataNames, storage.ImageDigestBigDataKey) {
-		return false
-	}
-	raw, err := store.ImageBigData(img.ID, storage.ImageDigestBigDataKey)
-	return err == nil && manifest.MIMETypeIsMultiImage(manifest.GuessMIMEType(raw))
 }
 
 // tmpDir returns the Runtime's own temp dir (SystemContext().BigFilesTemporaryDir), made

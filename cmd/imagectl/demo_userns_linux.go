@@ -35,8 +35,8 @@ func runInUserNamespace(ctx context.Context) error {
 	cmd := exec.Command(exe, os.Args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	// Root of the namespace is still this user to c/image, as in podman's own namespace: its
-	// per-user files (the short-name alias cache) are the user's, not root's, which the
-	// namespace cannot read.
+	// per-user files (the short-name alias cache, the sigstore lookaside dir) are the user's,
+	// not root's, which the namespace cannot read.
 	cmd.Env = append(os.Environ(), "_CONTAINERS_ROOTLESS_UID="+strconv.Itoa(os.Geteuid()))
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
